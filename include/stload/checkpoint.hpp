@@ -1,0 +1,78 @@
+#pragma once
+/// @file checkpoint.hpp
+/// @brief A checkpoint: one .safetensors file, a directory of them, or a sharded *.index.json.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stload/header.hpp"
+
+namespace stload {
+
+/// @brief One file of a checkpoint, as its header describes it.
+struct FileInfo {
+  std::filesystem::path path;                   ///< as opened (absolute for shards of an index)
+  std::uint64_t size = 0;                       ///< file size in bytes
+  std::uint64_t data_offset = 0;                ///< where the data section starts
+  std::map<std::string, std::string> metadata;  ///< the file's __metadata__
+};
+
+/// @brief A tensor of a checkpoint and where its bytes are.
+struct TensorRecord {
+  TensorInfo info;          ///< name, dtype, shape, offsets relative to the data section
+  std::size_t file = 0;     ///< index into Checkpoint::files()
+  std::uint64_t offset = 0; ///< absolute offset of the first byte in that file
+
+  [[nodiscard]] std::uint64_t bytes() const noexcept { return info.bytes(); }
+};
+
+/// @brief An opened, validated checkpoint. Opening reads headers only, never the data sections;
+/// the files stay mapped read-only for the loader until the Checkpoint is destroyed.
+class Checkpoint {
+ public:
+  /// @brief Opens and validates every header of a checkpoint.
+  /// @param path a .safetensors file; a directory holding `*.safetensors` (through its
+  ///        `*.safetensors.index.json` when there is one); or a `*.index.json` with a weight_map
+  /// @throws Error NotFound for a missing path, a format ErrorCode naming the file for a bad header,
+  ///         InvalidIndex for an inconsistent index or a tensor found in two files.
+  static Checkpoint open(const std::filesystem::path& path);
+
+  Checkpoint(Checkpoint&&) noexcept;
+  Checkpoint& operator=(Checkpoint&&) noexcept;
+  ~Checkpoint();
+
+  /// @brief The files, in the order tensors() groups them.
+  [[nodiscard]] std::span<const FileInfo> files() const noexcept;
+  /// @brief Every tensor, grouped by file, each file's tensors in data-offset order.
+  [[nodiscard]] std::span<const TensorRecord> tensors() const noexcept;
+  /// @brief The tensor called `name`, or nullptr.
+  [[nodiscard]] const TensorRecord* find(std::string_view name) const noexcept;
+  /// @brief The tensor called `name`. @throws Error TensorNotFound
+  [[nodiscard]] const TensorRecord& at(std::string_view name) const;
+  /// @brief Sum of all tensors' bytes.
+  [[nodiscard]] std::uint64_t total_bytes() const noexcept;
+  /// @brief The first file's __metadata__ (the one a single-file checkpoint has).
+  [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept;
+
+  /// @brief The whole mapped file; touching it pages the file in.
+  [[nodiscard]] std::span<const std::byte> file_bytes(std::size_t file) const;
+  /// @brief A tensor's bytes in the mapping.
+  [[nodiscard]] std::span<const std::byte> tensor_bytes(const TensorRecord& tensor) const;
+
+  struct Impl;
+  /// @brief Internal: the engines' access to mappings and file descriptors.
+  [[nodiscard]] const Impl& impl() const noexcept { return *impl_; }
+
+ private:
+  explicit Checkpoint(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stload

@@ -1,0 +1,34 @@
+#pragma once
+// What a Checkpoint holds; shared with the loader, which streams from the mappings.
+
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cpu/mapped_file.hpp"
+#include "stload/checkpoint.hpp"
+
+namespace stload {
+
+struct Checkpoint::Impl {
+  std::vector<FileInfo> files;
+  std::vector<detail::MappedFile> mappings;  // parallel to files
+  std::vector<TensorRecord> tensors;         // never resized after open: `by_name` points into it
+  std::unordered_map<std::string_view, std::size_t> by_name;
+  std::uint64_t total_bytes = 0;
+};
+
+namespace detail {
+
+/// The shard file names of a `*.index.json` weight_map, each checked to stay inside `directory`
+/// (no absolute paths, no `..`, no symlink leading out), with the tensors mapped to each.
+struct ShardIndex {
+  std::vector<std::filesystem::path> shards;          // canonical paths, in first-mention order
+  std::vector<std::vector<std::string>> tensors;      // per shard, the names the index maps to it
+};
+
+/// Parses and checks an index file. Throws InvalidIndex / NotFound naming the index and entry.
+ShardIndex read_shard_index(const std::filesystem::path& index_path);
+
+}  // namespace detail
+}  // namespace stload

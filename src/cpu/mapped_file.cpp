@@ -1,0 +1,94 @@
+#include "cpu/mapped_file.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <utility>
+
+#include "detail/check.hpp"
+
+namespace stload::detail {
+
+MappedFile MappedFile::open(const std::filesystem::path& path) {
+  MappedFile file;
+  file.path_ = path;
+  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file.fd_ < 0) {
+    const int err = errno;
+    STLOAD_EXPECT(err != ENOENT, ErrorCode::NotFound, path.string() + ": no such file");
+    STLOAD_FAIL(ErrorCode::Io, errno_message(path.string() + ": open", err));
+  }
+  struct stat info {};
+  STLOAD_EXPECT(::fstat(file.fd_, &info) == 0, ErrorCode::Io,
+                errno_message(path.string() + ": fstat"));
+  STLOAD_EXPECT(S_ISREG(info.st_mode), ErrorCode::Io, path.string() + ": not a regular file");
+  file.size_ = static_cast<std::size_t>(info.st_size);
+  if (file.size_ > 0) {
+    void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_SHARED, file.fd_, 0);
+    STLOAD_EXPECT(data != MAP_FAILED, ErrorCode::Io, errno_message(path.string() + ": mmap"));
+    file.data_ = data;
+  }
+  return file;
+}
+
+MappedFile::MappedFile(MappedFile&& other) noexcept
+    : path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)) {}
+
+MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
+  if (this != &other) {
+    release();
+    path_ = std::move(other.path_);
+    fd_ = std::exchange(other.fd_, -1);
+    data_ = std::exchange(other.data_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() { release(); }
+
+void MappedFile::release() noexcept {
+  if (data_ != nullptr) ::munmap(data_, size_);
+  if (fd_ >= 0) ::close(fd_);
+  data_ = nullptr;
+  fd_ = -1;
+}
+
+void MappedFile::read_at(void* destination, std::size_t size, std::uint64_t offset) const {
+  auto* out = static_cast<char*>(destination);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::pread(fd_, out + done, size - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    STLOAD_EXPECT(got >= 0, ErrorCode::Io,
+                  errno_message(path_.string() + ": read at offset " + std::to_string(offset + done)));
+    STLOAD_EXPECT(got > 0, ErrorCode::Io,
+                  path_.string() + ": unexpected end of file at offset " +
+                      std::to_string(offset + done) + " (file truncated?)");
+    done += static_cast<std::size_t>(got);
+  }
+}
+
+void MappedFile::advise_sequential(std::uint64_t offset, std::uint64_t size) const noexcept {
+  if (data_ == nullptr || offset >= size_) return;
+  const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  const std::uint64_t start = offset / page * page;
+  ::madvise(static_cast<char*>(data_) + start, std::min<std::uint64_t>(size_ - start, size + offset - start),
+            MADV_SEQUENTIAL);
+  ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(size), POSIX_FADV_SEQUENTIAL);
+}
+
+void MappedFile::advise_random() const noexcept {
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_RANDOM);
+}
+
+void MappedFile::drop_page_cache() const noexcept {
+  ::posix_fadvise(fd_, 0, 0, POSIX_FADV_DONTNEED);
+}
+
+}  // namespace stload::detail
