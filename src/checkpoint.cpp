@@ -13,7 +13,8 @@ namespace {
 namespace fs = std::filesystem;
 
 bool ends_with(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Reads just the header with pread, readahead off, so opening never pulls data pages into memory.
@@ -88,7 +89,8 @@ std::vector<fs::path> directory_entries(const fs::path& directory, std::string_v
 Checkpoint Checkpoint::open(const fs::path& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
-  STLOAD_EXPECT(!ec && fs::exists(status), ErrorCode::NotFound, path.string() + ": no such file or directory");
+  STLOAD_EXPECT(!ec && fs::exists(status), ErrorCode::NotFound,
+                path.string() + ": no such file or directory");
 
   auto impl = std::make_unique<Impl>();
   fs::path index_path;
@@ -99,7 +101,8 @@ Checkpoint Checkpoint::open(const fs::path& path) {
                   path.string() + ": holds several *.safetensors.index.json; open one of them");
     if (indexes.empty()) {
       files = directory_entries(path, ".safetensors");
-      STLOAD_EXPECT(!files.empty(), ErrorCode::NotFound, path.string() + ": no *.safetensors files");
+      STLOAD_EXPECT(!files.empty(), ErrorCode::NotFound,
+                    path.string() + ": no *.safetensors files");
     } else {
       index_path = indexes.front();
     }
@@ -125,9 +128,15 @@ Checkpoint::Checkpoint(Checkpoint&&) noexcept = default;
 Checkpoint& Checkpoint::operator=(Checkpoint&&) noexcept = default;
 Checkpoint::~Checkpoint() = default;
 
-std::span<const FileInfo> Checkpoint::files() const noexcept { return impl_->files; }
-std::span<const TensorRecord> Checkpoint::tensors() const noexcept { return impl_->tensors; }
-std::uint64_t Checkpoint::total_bytes() const noexcept { return impl_->total_bytes; }
+std::span<const FileInfo> Checkpoint::files() const noexcept {
+  return impl_->files;
+}
+std::span<const TensorRecord> Checkpoint::tensors() const noexcept {
+  return impl_->tensors;
+}
+std::uint64_t Checkpoint::total_bytes() const noexcept {
+  return impl_->total_bytes;
+}
 
 const TensorRecord* Checkpoint::find(std::string_view name) const noexcept {
   const auto it = impl_->by_name.find(name);

@@ -23,8 +23,8 @@ namespace detail {
 /// The shard file names of a `*.index.json` weight_map, each checked to stay inside `directory`
 /// (no absolute paths, no `..`, no symlink leading out), with the tensors mapped to each.
 struct ShardIndex {
-  std::vector<std::filesystem::path> shards;          // canonical paths, in first-mention order
-  std::vector<std::vector<std::string>> tensors;      // per shard, the names the index maps to it
+  std::vector<std::filesystem::path> shards;      // canonical paths, in first-mention order
+  std::vector<std::vector<std::string>> tensors;  // per shard, the names the index maps to it
 };
 
 /// Parses and checks an index file. Throws InvalidIndex / NotFound naming the index and entry.

@@ -54,10 +54,12 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   STLOAD_EXPECT(!doc.HasParseError(), ErrorCode::InvalidIndex,
                 index_path.string() + ": " + rapidjson::GetParseError_En(doc.GetParseError()) +
                     " at offset " + std::to_string(doc.GetErrorOffset()));
-  STLOAD_EXPECT(is_json_whitespace(text + stream.Tell(), bytes.size() - stream.Tell()),
-                ErrorCode::InvalidIndex,
-                index_path.string() + ": trailing characters at offset " + std::to_string(stream.Tell()));
-  STLOAD_EXPECT(doc.IsObject(), ErrorCode::InvalidIndex, index_path.string() + ": not a JSON object");
+  STLOAD_EXPECT(
+      is_json_whitespace(text + stream.Tell(), bytes.size() - stream.Tell()),
+      ErrorCode::InvalidIndex,
+      index_path.string() + ": trailing characters at offset " + std::to_string(stream.Tell()));
+  STLOAD_EXPECT(doc.IsObject(), ErrorCode::InvalidIndex,
+                index_path.string() + ": not a JSON object");
   const auto weight_map = doc.FindMember("weight_map");
   STLOAD_EXPECT(weight_map != doc.MemberEnd() && weight_map->value.IsObject(),
                 ErrorCode::InvalidIndex, index_path.string() + ": no 'weight_map' object");
@@ -68,12 +70,12 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   std::unordered_set<std::string_view> seen_tensors;
   for (const auto& entry : weight_map->value.GetObject()) {
     const std::string_view tensor(entry.name.GetString(), entry.name.GetStringLength());
-    STLOAD_EXPECT(entry.value.IsString(), ErrorCode::InvalidIndex,
-                  index_path.string() + ": weight_map entry '" + std::string(tensor) +
-                      "' must name a file");
-    STLOAD_EXPECT(seen_tensors.insert(tensor).second, ErrorCode::InvalidIndex,
-                  index_path.string() + ": tensor '" + std::string(tensor) +
-                      "' appears twice in weight_map");
+    STLOAD_EXPECT(
+        entry.value.IsString(), ErrorCode::InvalidIndex,
+        index_path.string() + ": weight_map entry '" + std::string(tensor) + "' must name a file");
+    STLOAD_EXPECT(
+        seen_tensors.insert(tensor).second, ErrorCode::InvalidIndex,
+        index_path.string() + ": tensor '" + std::string(tensor) + "' appears twice in weight_map");
     const std::string shard(entry.value.GetString(), entry.value.GetStringLength());
     auto [slot, inserted] = shard_of_name.try_emplace(shard, index.shards.size());
     if (inserted) {

@@ -26,9 +26,9 @@ struct FileInfo {
 
 /// @brief A tensor of a checkpoint and where its bytes are.
 struct TensorRecord {
-  TensorInfo info;          ///< name, dtype, shape, offsets relative to the data section
-  std::size_t file = 0;     ///< index into Checkpoint::files()
-  std::uint64_t offset = 0; ///< absolute offset of the first byte in that file
+  TensorInfo info;           ///< name, dtype, shape, offsets relative to the data section
+  std::size_t file = 0;      ///< index into Checkpoint::files()
+  std::uint64_t offset = 0;  ///< absolute offset of the first byte in that file
 
   [[nodiscard]] std::uint64_t bytes() const noexcept { return info.bytes(); }
 };
@@ -40,7 +40,8 @@ class Checkpoint {
   /// @brief Opens and validates every header of a checkpoint.
   /// @param path a .safetensors file; a directory holding `*.safetensors` (through its
   ///        `*.safetensors.index.json` when there is one); or a `*.index.json` with a weight_map
-  /// @throws Error NotFound for a missing path, a format ErrorCode naming the file for a bad header,
+  /// @throws Error NotFound for a missing path, a format ErrorCode naming the file for a bad
+  /// header,
   ///         InvalidIndex for an inconsistent index or a tensor found in two files.
   static Checkpoint open(const std::filesystem::path& path);
 

@@ -37,10 +37,11 @@ enum class Dtype : std::uint8_t {
 
 /// @brief Every dtype, in declaration order.
 inline constexpr std::array<Dtype, 22> kAllDtypes = {
-    Dtype::BOOL,        Dtype::F4,          Dtype::F6_E2M3, Dtype::F6_E3M2, Dtype::U8,   Dtype::I8,
-    Dtype::F8_E5M2,     Dtype::F8_E4M3,     Dtype::F8_E8M0, Dtype::F8_E4M3FNUZ,
-    Dtype::F8_E5M2FNUZ, Dtype::I16,         Dtype::U16,     Dtype::F16,     Dtype::BF16, Dtype::I32,
-    Dtype::U32,         Dtype::F32,         Dtype::C64,     Dtype::F64,     Dtype::I64,  Dtype::U64};
+    Dtype::BOOL,        Dtype::F4,      Dtype::F6_E2M3, Dtype::F6_E3M2, Dtype::U8,
+    Dtype::I8,          Dtype::F8_E5M2, Dtype::F8_E4M3, Dtype::F8_E8M0, Dtype::F8_E4M3FNUZ,
+    Dtype::F8_E5M2FNUZ, Dtype::I16,     Dtype::U16,     Dtype::F16,     Dtype::BF16,
+    Dtype::I32,         Dtype::U32,     Dtype::F32,     Dtype::C64,     Dtype::F64,
+    Dtype::I64,         Dtype::U64};
 
 /// @brief Size of one element in bits (4 for F4, 6 for the F6 types).
 [[nodiscard]] std::uint32_t bit_size(Dtype dtype) noexcept;

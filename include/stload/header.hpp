@@ -32,10 +32,10 @@ struct TensorInfo {
 
 /// @brief A validated header.
 struct Header {
-  std::uint64_t header_size = 0;  ///< the JSON length n from the 8-byte prefix
-  std::uint64_t data_offset = 0;  ///< 8 + n: where the data section starts in the file
-  std::uint64_t data_size = 0;    ///< bytes in the data section
-  std::vector<TensorInfo> tensors;                ///< sorted by data offset (then name)
+  std::uint64_t header_size = 0;    ///< the JSON length n from the 8-byte prefix
+  std::uint64_t data_offset = 0;    ///< 8 + n: where the data section starts in the file
+  std::uint64_t data_size = 0;      ///< bytes in the data section
+  std::vector<TensorInfo> tensors;  ///< sorted by data offset (then name)
   std::map<std::string, std::string> metadata;  ///< the "__metadata__" object, if any
 };
 
@@ -54,7 +54,8 @@ struct Header {
 [[nodiscard]] Header parse_header(std::span<const std::byte> file);
 
 /// @brief As above, when only a prefix of the file is at hand.
-/// @param prefix the file's first bytes; must hold at least 8 + n of them unless the file is shorter
+/// @param prefix the file's first bytes; must hold at least 8 + n of them unless the file is
+/// shorter
 /// @param file_size the size of the whole file
 /// @throws Error as above; InvalidArgument when the prefix is too short to hold the header.
 [[nodiscard]] Header parse_header(std::span<const std::byte> prefix, std::uint64_t file_size);

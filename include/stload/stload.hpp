@@ -4,5 +4,12 @@
 
 #include "stload/checkpoint.hpp"
 #include "stload/dtype.hpp"
+#include "stload/engine.hpp"
 #include "stload/error.hpp"
+#include "stload/generate.hpp"
 #include "stload/header.hpp"
+#include "stload/loader.hpp"
+#include "stload/placement.hpp"
+#include "stload/plan.hpp"
+#include "stload/save.hpp"
+#include "stload/tensor_map.hpp"

@@ -50,7 +50,9 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
   return *this;
 }
 
-MappedFile::~MappedFile() { release(); }
+MappedFile::~MappedFile() {
+  release();
+}
 
 void MappedFile::release() noexcept {
   if (data_ != nullptr) ::munmap(data_, size_);
@@ -65,8 +67,9 @@ void MappedFile::read_at(void* destination, std::size_t size, std::uint64_t offs
   while (done < size) {
     const ssize_t got = ::pread(fd_, out + done, size - done, static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
-    STLOAD_EXPECT(got >= 0, ErrorCode::Io,
-                  errno_message(path_.string() + ": read at offset " + std::to_string(offset + done)));
+    STLOAD_EXPECT(
+        got >= 0, ErrorCode::Io,
+        errno_message(path_.string() + ": read at offset " + std::to_string(offset + done)));
     STLOAD_EXPECT(got > 0, ErrorCode::Io,
                   path_.string() + ": unexpected end of file at offset " +
                       std::to_string(offset + done) + " (file truncated?)");
@@ -78,8 +81,8 @@ void MappedFile::advise_sequential(std::uint64_t offset, std::uint64_t size) con
   if (data_ == nullptr || offset >= size_) return;
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t start = offset / page * page;
-  ::madvise(static_cast<char*>(data_) + start, std::min<std::uint64_t>(size_ - start, size + offset - start),
-            MADV_SEQUENTIAL);
+  ::madvise(static_cast<char*>(data_) + start,
+            std::min<std::uint64_t>(size_ - start, size + offset - start), MADV_SEQUENTIAL);
   ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(size), POSIX_FADV_SEQUENTIAL);
 }
 

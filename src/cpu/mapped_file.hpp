@@ -1,6 +1,7 @@
 #pragma once
 // A read-only, shared memory mapping of one whole file, with the fd kept for pread and fadvise.
-// Mapping costs no I/O: pages come in only when touched, so opening a checkpoint reads headers only.
+// Mapping costs no I/O: pages come in only when touched, so opening a checkpoint reads headers
+// only.
 
 #include <cstddef>
 #include <cstdint>

@@ -8,11 +8,11 @@
 
 #include "stload/error.hpp"
 
-#define STLOAD_EXPECT(condition, code, message)                  \
-  do {                                                           \
-    if (!(condition)) [[unlikely]] {                             \
-      throw ::stload::Error((code), std::string(message));       \
-    }                                                            \
+#define STLOAD_EXPECT(condition, code, message)            \
+  do {                                                     \
+    if (!(condition)) [[unlikely]] {                       \
+      throw ::stload::Error((code), std::string(message)); \
+    }                                                      \
   } while (0)
 
 #define STLOAD_FAIL(code, message) throw ::stload::Error((code), std::string(message))

@@ -5,8 +5,8 @@
 #include <stdexcept>
 
 #ifndef RAPIDJSON_ASSERT
-#define RAPIDJSON_ASSERT(x)                                                \
-  do {                                                                     \
+#define RAPIDJSON_ASSERT(x)                                              \
+  do {                                                                   \
     if (!(x)) throw std::logic_error("RapidJSON assertion failed: " #x); \
   } while (0)
 #endif

@@ -1,0 +1,94 @@
+#pragma once
+/// @file engine.hpp
+/// @brief CopyEngine: the seam between the engine-agnostic pipeline and the hardware.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "stload/placement.hpp"
+
+namespace stload {
+
+/// @brief Memory an engine allocated: a device arena or a staging slot. Freed by its destructor.
+class Buffer {
+ public:
+  virtual ~Buffer() = default;
+  /// @brief First byte (a device pointer for GPU arenas); nullptr for a zero-byte buffer.
+  [[nodiscard]] virtual std::byte* data() const noexcept = 0;
+  [[nodiscard]] virtual std::uint64_t size() const noexcept = 0;
+  [[nodiscard]] virtual Device device() const noexcept = 0;
+};
+
+/// @brief Allocates arenas and staging memory and moves bytes from staging slots to arenas
+/// asynchronously. The pipeline tracks one outstanding copy per staging slot.
+class CopyEngine {
+ public:
+  virtual ~CopyEngine() = default;
+
+  /// @brief "cpu" or "cuda".
+  [[nodiscard]] virtual std::string name() const = 0;
+  /// @brief Whether this engine can place memory on `device`.
+  [[nodiscard]] virtual bool serves(Device device) const = 0;
+  /// @brief Free memory on `device` (0 when unknown), for `auto` device maps.
+  [[nodiscard]] virtual std::uint64_t free_memory(Device device) const = 0;
+  /// @brief True when arenas on `device` are plain host memory that readers may write directly,
+  /// skipping staging (the CPU engine's direct mode).
+  [[nodiscard]] virtual bool host_addressable(Device device) const = 0;
+
+  /// @brief One arena. @throws Error OutOfMemory naming the device and size
+  [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_arena(Device device,
+                                                               std::uint64_t bytes) = 0;
+  /// @brief Host memory the engine copies from fastest (pinned for CUDA). @throws Error OutOfMemory
+  [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) = 0;
+
+  /// @brief Prepares `slots` copy trackers and `streams` queues for one load.
+  virtual void begin(std::size_t slots, std::size_t streams) = 0;
+  /// @brief Starts copying `bytes` from `source` (inside a staging buffer) to `arena` at `offset`.
+  /// The slot's previous copy must have been waited for.
+  virtual void copy_async(std::size_t slot, const std::byte* source, Buffer& arena,
+                          std::uint64_t offset, std::uint64_t bytes) = 0;
+  /// @brief Blocks until the slot's last copy is complete. @throws Error if that copy failed
+  virtual void wait(std::size_t slot) = 0;
+  /// @brief Waits for every outstanding copy and releases the load's streams and trackers.
+  /// Never throws: used on error paths too.
+  virtual void end() noexcept = 0;
+
+  /// @brief Copies arena bytes back to host memory (verification, digests, save).
+  virtual void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) = 0;
+};
+
+/// @brief Which engine a load uses.
+enum class EngineKind : std::uint8_t { Auto, Cpu, Cuda };
+
+/// @brief Settings of the CPU engine.
+struct CpuEngineOptions {
+  /// @brief Memory each `cpu:N` device may hand out (unset: the host's MemAvailable). Lets tests
+  /// and `auto` maps treat host memory as several small devices.
+  std::map<Device, std::uint64_t> capacity;
+  /// @brief Touch arena pages when allocating, outside the timed copy, as cudaMalloc'd memory is
+  /// ready to use; off, first-touch page faults land inside the copy.
+  bool prefault_arenas = true;
+};
+
+/// @brief Host memory plays every device (`cpu:N`); worker threads play streams.
+[[nodiscard]] std::shared_ptr<CopyEngine> make_cpu_engine(const CpuEngineOptions& options = {});
+
+/// @brief The CUDA engine. @throws Error Cuda when CUDA is not compiled in or no device answers
+[[nodiscard]] std::shared_ptr<CopyEngine> make_cuda_engine();
+
+/// @brief True when this build has the CUDA engine compiled in.
+[[nodiscard]] bool cuda_compiled_in() noexcept;
+
+/// @brief Number of CUDA devices that answer (0 without a driver or GPU, or without CUDA support).
+[[nodiscard]] int cuda_device_count() noexcept;
+
+/// @brief Engine by kind. Auto: CUDA when compiled in and a device answers, else CPU; `note`
+/// (when given) receives one line saying why the CPU engine was chosen.
+/// @throws Error Cuda when Cuda is asked for and unavailable
+[[nodiscard]] std::shared_ptr<CopyEngine> make_engine(EngineKind kind, std::string* note = nullptr);
+
+}  // namespace stload

@@ -1,0 +1,80 @@
+#pragma once
+/// @file loader.hpp
+/// @brief load(): streams a checkpoint into device arenas through a bounded staging ring.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stload/checkpoint.hpp"
+#include "stload/engine.hpp"
+#include "stload/plan.hpp"
+#include "stload/tensor_map.hpp"
+
+namespace stload {
+
+/// @brief Where a load stands; passed to the progress callback after every chunk.
+struct Progress {
+  std::uint64_t bytes_done = 0;
+  std::uint64_t bytes_total = 0;
+  std::size_t file = 0;                ///< the file the last chunk came from
+  std::uint64_t file_bytes_done = 0;   ///< of that file
+  std::uint64_t file_bytes_total = 0;  ///< of that file
+};
+
+/// @brief How file bytes reach the staging slots.
+enum class ReadMethod : std::uint8_t {
+  Pread,  ///< pread(2) from the page cache: a file truncated mid-load is a clean Io error
+  Mmap,   ///< memcpy from the mapping
+};
+
+/// @brief Knobs of a load; the defaults are the measured best on the machines we have.
+struct LoadOptions {
+  EngineKind engine = EngineKind::Auto;
+  DeviceMap device_map;           ///< default: every tensor on cpu:0 (or cuda:0 when
+                                  ///< the engine is CUDA and the map is left default)
+  bool device_map_given = false;  ///< false: the default above applies
+  std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
+  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together
+  std::uint64_t chunk_bytes = 16ULL << 20U;      ///< one slot; the largest single copy
+  std::size_t reader_threads = 2;                ///< threads reading the files
+  std::size_t streams = 2;                       ///< copy queues per load (CUDA streams)
+  ReadMethod read_method = ReadMethod::Pread;
+  bool direct = true;  ///< write straight into host-addressable arenas, skipping staging
+  /// @brief Called after each chunk from a reader thread (serialized); return false to cancel.
+  std::function<bool(const Progress&)> progress;
+};
+
+/// @brief What a load did.
+struct LoadStats {
+  std::string engine;
+  std::uint64_t tensors = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t chunks = 0;
+  double plan_seconds = 0;      ///< planning
+  double allocate_seconds = 0;  ///< arenas and staging
+  double copy_seconds = 0;      ///< reading and copying, until the last copy completed
+  double total_seconds = 0;
+  std::uint64_t peak_rss_anon_bytes = 0;      ///< peak anonymous RSS of the process during the load
+  std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
+  std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
+  std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
+  [[nodiscard]] double gigabytes_per_second() const noexcept {
+    return copy_seconds > 0 ? static_cast<double>(bytes) / copy_seconds / 1e9 : 0.0;
+  }
+};
+
+/// @brief Loads `checkpoint` as `options` say.
+/// @param engine the engine to use; when null one is made from options.engine
+/// @param stats when given, receives what the load did
+/// @throws Error for a bad device map (before any byte is copied), OutOfMemory, Io, Cuda or
+///         Cancelled; everything allocated is released first.
+[[nodiscard]] LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options = {},
+                               std::shared_ptr<CopyEngine> engine = nullptr,
+                               LoadStats* stats = nullptr);
+
+}  // namespace stload

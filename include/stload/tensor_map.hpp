@@ -1,0 +1,59 @@
+#pragma once
+/// @file tensor_map.hpp
+/// @brief LoadedModel: the loaded tensors and the arenas that hold them.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "stload/dtype.hpp"
+#include "stload/placement.hpp"
+
+namespace stload {
+
+class CopyEngine;
+class Buffer;
+
+/// @brief A loaded tensor. `data` is a device pointer for GPU tensors.
+struct TensorView {
+  std::string name;
+  Device device;
+  void* data =
+      nullptr;  ///< aligned to 256 bytes; nullptr only for zero-byte tensors in an empty arena
+  Dtype dtype = Dtype::U8;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t bytes = 0;
+};
+
+/// @brief Owns the arenas of one load. Copies share ownership: memory is freed when the last copy
+/// (or the last DLPack tensor exported from it) goes away.
+class LoadedModel {
+ public:
+  LoadedModel() = default;
+
+  /// @brief Tensors in checkpoint (file) order.
+  [[nodiscard]] std::span<const TensorView> tensors() const noexcept;
+  /// @brief The tensor called `name`, or nullptr.
+  [[nodiscard]] const TensorView* find(std::string_view name) const noexcept;
+  /// @brief The tensor called `name`. @throws Error TensorNotFound
+  [[nodiscard]] const TensorView& at(std::string_view name) const;
+  [[nodiscard]] std::size_t size() const noexcept;
+
+  /// @brief Copies a tensor's bytes back to host memory. @param out exactly tensor.bytes long
+  /// @throws Error InvalidArgument on a size mismatch, Cuda on a failed copy
+  void read(const TensorView& tensor, std::span<std::byte> out) const;
+
+  /// @brief Internal: the shared state (arenas, engine) that keeps tensor memory alive.
+  struct State;
+  explicit LoadedModel(std::shared_ptr<State> state);
+  [[nodiscard]] const std::shared_ptr<State>& state() const noexcept { return state_; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace stload

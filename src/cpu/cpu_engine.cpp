@@ -1,0 +1,211 @@
+// The CPU engine: host memory plays every `cpu:N` device and worker threads play streams, so the
+// whole pipeline (staging ring, slot recycling, errors) runs and is tested on machines with no GPU.
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cpu/host_memory.hpp"
+#include "detail/check.hpp"
+#include "stload/engine.hpp"
+
+namespace stload {
+namespace {
+
+class HostBuffer final : public Buffer {
+ public:
+  HostBuffer(Device device, std::uint64_t bytes, bool prefault, const char* what)
+      : device_(device), memory_(bytes, prefault, what) {}
+  [[nodiscard]] std::byte* data() const noexcept override { return memory_.data(); }
+  [[nodiscard]] std::uint64_t size() const noexcept override { return memory_.size(); }
+  [[nodiscard]] Device device() const noexcept override { return device_; }
+
+ private:
+  Device device_;
+  detail::HostMemory memory_;
+};
+
+// One worker thread with a FIFO of copies: the CPU counterpart of a CUDA stream.
+class Stream {
+ public:
+  Stream() : thread_([this] { run(); }) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() {
+    {
+      const std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    ready_.notify_one();
+    thread_.join();
+  }
+
+  void push(std::function<void()> task) {
+    {
+      const std::lock_guard lock(mutex_);
+      tasks_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  void run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;  // stopping, and every queued copy has run
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+// Completion of a slot's last copy: the CPU counterpart of a CUDA event.
+struct SlotEvent {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = true;
+  std::exception_ptr error;
+};
+
+class CpuEngine final : public CopyEngine {
+ public:
+  explicit CpuEngine(CpuEngineOptions options) : options_(std::move(options)) {}
+  ~CpuEngine() override { end(); }
+
+  [[nodiscard]] std::string name() const override { return "cpu"; }
+  [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
+  [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
+
+  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
+    const auto it = options_.capacity.find(device);
+    if (it == options_.capacity.end()) return detail::host_available_bytes();
+    const std::lock_guard lock(allocated_mutex_);
+    const auto used = allocated_.find(device);
+    const std::uint64_t in_use = used == allocated_.end() ? 0 : used->second;
+    return it->second > in_use ? it->second - in_use : 0;
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
+                                                       std::uint64_t bytes) override {
+    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
+                  "the cpu engine cannot place memory on " + device.to_string());
+    const auto it = options_.capacity.find(device);
+    STLOAD_EXPECT(it == options_.capacity.end() || bytes <= free_memory(device),
+                  ErrorCode::OutOfMemory,
+                  "out of memory on " + device.to_string() + ": arena of " + std::to_string(bytes) +
+                      " bytes, " + std::to_string(free_memory(device)) + " free");
+    auto buffer = std::make_unique<TrackedBuffer>(*this, device, bytes, options_.prefault_arenas);
+    return buffer;
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
+    return std::make_unique<HostBuffer>(Device{}, bytes, true, "staging");
+  }
+
+  void begin(std::size_t slots, std::size_t streams) override {
+    end();
+    events_ = std::vector<SlotEvent>(slots);
+    streams_.clear();
+    for (std::size_t i = 0; i < std::max<std::size_t>(streams, 1); ++i) {
+      streams_.push_back(std::make_unique<Stream>());
+    }
+  }
+
+  void copy_async(std::size_t slot, const std::byte* source, Buffer& arena, std::uint64_t offset,
+                  std::uint64_t bytes) override {
+    STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
+    STLOAD_EXPECT(offset <= arena.size() && bytes <= arena.size() - offset,
+                  ErrorCode::InvalidArgument,
+                  "copy of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                      " overruns an arena of " + std::to_string(arena.size()));
+    SlotEvent& event = events_[slot];
+    {
+      const std::lock_guard lock(event.mutex);
+      event.done = false;
+      event.error = nullptr;
+    }
+    std::byte* destination = arena.data() + offset;
+    streams_[slot % streams_.size()]->push([&event, destination, source, bytes] {
+      std::memcpy(destination, source, bytes);
+      {
+        const std::lock_guard lock(event.mutex);
+        event.done = true;
+      }
+      event.done_cv.notify_all();
+    });
+  }
+
+  void wait(std::size_t slot) override {
+    SlotEvent& event = events_.at(slot);
+    std::unique_lock lock(event.mutex);
+    event.done_cv.wait(lock, [&] { return event.done; });
+    if (event.error) std::rethrow_exception(event.error);
+  }
+
+  void end() noexcept override {
+    streams_.clear();  // each Stream drains its queue and joins
+    events_.clear();
+  }
+
+  void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
+    STLOAD_EXPECT(offset <= arena.size() && out.size() <= arena.size() - offset,
+                  ErrorCode::InvalidArgument,
+                  "read of " + std::to_string(out.size()) + " bytes at " + std::to_string(offset) +
+                      " overruns an arena of " + std::to_string(arena.size()));
+    if (!out.empty()) std::memcpy(out.data(), arena.data() + offset, out.size());
+  }
+
+ private:
+  // Arenas count against a device's capacity while they live.
+  class TrackedBuffer final : public Buffer {
+   public:
+    TrackedBuffer(CpuEngine& engine, Device device, std::uint64_t bytes, bool prefault)
+        : engine_(engine), buffer_(device, bytes, prefault, "an arena") {
+      const std::lock_guard lock(engine_.allocated_mutex_);
+      engine_.allocated_[device] += bytes;
+    }
+    TrackedBuffer(const TrackedBuffer&) = delete;
+    TrackedBuffer& operator=(const TrackedBuffer&) = delete;
+    ~TrackedBuffer() override {
+      const std::lock_guard lock(engine_.allocated_mutex_);
+      engine_.allocated_[buffer_.device()] -= buffer_.size();
+    }
+    [[nodiscard]] std::byte* data() const noexcept override { return buffer_.data(); }
+    [[nodiscard]] std::uint64_t size() const noexcept override { return buffer_.size(); }
+    [[nodiscard]] Device device() const noexcept override { return buffer_.device(); }
+
+   private:
+    CpuEngine& engine_;
+    HostBuffer buffer_;
+  };
+
+  CpuEngineOptions options_;
+  mutable std::mutex allocated_mutex_;
+  std::map<Device, std::uint64_t> allocated_;
+  std::vector<SlotEvent> events_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+};
+
+}  // namespace
+
+std::shared_ptr<CopyEngine> make_cpu_engine(const CpuEngineOptions& options) {
+  return std::make_shared<CpuEngine>(options);
+}
+
+}  // namespace stload

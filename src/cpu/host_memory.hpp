@@ -1,0 +1,32 @@
+#pragma once
+// Page-aligned anonymous host memory, released with munmap. Optionally pre-faulted so that first
+// touch (about 0.3 GB/s on these VMs) happens at allocation and not inside a timed copy.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace stload::detail {
+
+class HostMemory {
+ public:
+  /// Throws Error(OutOfMemory) naming `what` when the memory cannot be had.
+  HostMemory(std::uint64_t bytes, bool prefault, const char* what);
+  HostMemory(const HostMemory&) = delete;
+  HostMemory& operator=(const HostMemory&) = delete;
+  ~HostMemory();
+
+  [[nodiscard]] std::byte* data() const noexcept { return data_; }
+  [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+
+ private:
+  std::byte* data_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+/// Anonymous resident memory of this process now (RssAnon of /proc/self/status), in bytes.
+std::uint64_t rss_anon_bytes() noexcept;
+
+/// MemAvailable of /proc/meminfo in bytes (0 when unreadable).
+std::uint64_t host_available_bytes() noexcept;
+
+}  // namespace stload::detail

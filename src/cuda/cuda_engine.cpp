@@ -1,0 +1,242 @@
+// The CUDA engine: pinned (cudaHostAlloc) staging, one cudaMalloc arena per device, a small pool of
+// non-blocking streams per device, and one event per staging slot so the pipeline can recycle a
+// slot as soon as its host-to-device copy has finished. `cpu` devices in a mixed map get plain host
+// arenas, written directly by the readers.
+
+#include <cuda_runtime_api.h>
+
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include "cpu/host_memory.hpp"
+#include "cuda/cuda_check.hpp"
+#include "detail/nvtx.hpp"
+#include "stload/engine.hpp"
+
+namespace stload {
+
+namespace detail {
+std::string cuda_unavailable_reason() {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess)
+    return std::string("no usable CUDA driver or device (") + cudaGetErrorString(status) + ")";
+  if (count == 0) return "no CUDA device found";
+  return "CUDA devices are present";
+}
+}  // namespace detail
+
+bool cuda_compiled_in() noexcept {
+  return true;
+}
+
+int cuda_device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    static_cast<void>(
+        cudaGetLastError());  // clear the sticky-free error so later calls start clean
+    return 0;
+  }
+  return count;
+}
+
+namespace {
+
+class DeviceArena final : public Buffer {
+ public:
+  DeviceArena(Device device, std::uint64_t bytes) : device_(device), size_(bytes) {
+    if (bytes == 0) return;
+    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    STLOAD_CUDA_TRY_MSG(cudaMalloc(&data_, bytes),
+                        "arena of " + std::to_string(bytes) + " bytes on " + device.to_string());
+  }
+  DeviceArena(const DeviceArena&) = delete;
+  DeviceArena& operator=(const DeviceArena&) = delete;
+  ~DeviceArena() override {
+    if (data_ == nullptr) return;
+    STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(device_.index));
+    STLOAD_CUDA_TRY_NOTHROW(cudaFree(data_));
+  }
+  [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
+  [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
+  [[nodiscard]] Device device() const noexcept override { return device_; }
+
+ private:
+  Device device_;
+  std::uint64_t size_;
+  void* data_ = nullptr;
+};
+
+class PinnedBuffer final : public Buffer {
+ public:
+  explicit PinnedBuffer(std::uint64_t bytes) : size_(bytes) {
+    if (bytes == 0) return;
+    STLOAD_CUDA_TRY_MSG(cudaHostAlloc(&data_, bytes, cudaHostAllocPortable),
+                        "pinned staging of " + std::to_string(bytes) + " bytes");
+  }
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+  ~PinnedBuffer() override {
+    if (data_ != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaFreeHost(data_));
+  }
+  [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
+  [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
+  [[nodiscard]] Device device() const noexcept override { return Device{}; }
+
+ private:
+  std::uint64_t size_;
+  void* data_ = nullptr;
+};
+
+class HostArena final : public Buffer {
+ public:
+  HostArena(Device device, std::uint64_t bytes)
+      : device_(device), memory_(bytes, true, "a cpu arena") {}
+  [[nodiscard]] std::byte* data() const noexcept override { return memory_.data(); }
+  [[nodiscard]] std::uint64_t size() const noexcept override { return memory_.size(); }
+  [[nodiscard]] Device device() const noexcept override { return device_; }
+
+ private:
+  Device device_;
+  detail::HostMemory memory_;
+};
+
+struct SlotEvent {
+  cudaEvent_t event = nullptr;
+  bool recorded = false;
+};
+
+class CudaEngine final : public CopyEngine {
+ public:
+  CudaEngine() : device_count_(cuda_device_count()) {
+    STLOAD_EXPECT(
+        device_count_ > 0, ErrorCode::Cuda,
+        "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
+  }
+  ~CudaEngine() override { end(); }
+
+  [[nodiscard]] std::string name() const override { return "cuda"; }
+  [[nodiscard]] bool serves(Device device) const override {
+    return device.kind == DeviceKind::Cpu || (device.index >= 0 && device.index < device_count_);
+  }
+  [[nodiscard]] bool host_addressable(Device device) const override {
+    return device.kind == DeviceKind::Cpu;
+  }
+
+  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
+    if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();
+    std::size_t free_bytes = 0;
+    std::size_t total_bytes = 0;
+    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    STLOAD_CUDA_TRY_MSG(cudaMemGetInfo(&free_bytes, &total_bytes), device.to_string());
+    return free_bytes;
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
+                                                       std::uint64_t bytes) override {
+    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
+                  "the cuda engine has no device " + device.to_string());
+    if (device.kind == DeviceKind::Cpu) return std::make_unique<HostArena>(device, bytes);
+    return std::make_unique<DeviceArena>(device, bytes);
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
+    return std::make_unique<PinnedBuffer>(bytes);
+  }
+
+  void begin(std::size_t slots, std::size_t streams) override {
+    end();
+    streams_per_device_ = std::max<std::size_t>(streams, 1);
+    streams_.assign(static_cast<std::size_t>(device_count_), {});
+    for (int d = 0; d < device_count_; ++d) {
+      STLOAD_CUDA_TRY(cudaSetDevice(d));
+      for (std::size_t s = 0; s < streams_per_device_; ++s) {
+        cudaStream_t stream = nullptr;
+        STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+        streams_[static_cast<std::size_t>(d)].push_back(stream);
+      }
+    }
+    events_.assign(slots, SlotEvent{});
+    for (SlotEvent& slot : events_) {
+      STLOAD_CUDA_TRY(cudaEventCreateWithFlags(&slot.event, cudaEventDisableTiming));
+    }
+  }
+
+  void copy_async(std::size_t slot, const std::byte* source, Buffer& arena, std::uint64_t offset,
+                  std::uint64_t bytes) override {
+    STLOAD_NVTX_RANGE("copy_async");
+    STLOAD_EXPECT(offset <= arena.size() && bytes <= arena.size() - offset,
+                  ErrorCode::InvalidArgument,
+                  "copy of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
+                      " overruns an arena of " + std::to_string(arena.size()));
+    SlotEvent& event = events_.at(slot);
+    const Device device = arena.device();
+    if (device.kind == DeviceKind::Cpu) {
+      std::memcpy(arena.data() + offset, source, bytes);
+      event.recorded = false;
+      return;
+    }
+    cudaStream_t stream =
+        streams_.at(static_cast<std::size_t>(device.index))[slot % streams_per_device_];
+    const std::string where =
+        "copy of " + std::to_string(bytes) + " bytes to " + device.to_string();
+    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), where);
+    STLOAD_CUDA_TRY_MSG(
+        cudaMemcpyAsync(arena.data() + offset, source, bytes, cudaMemcpyHostToDevice, stream),
+        where);
+    STLOAD_CUDA_TRY_MSG(cudaEventRecord(event.event, stream), where);
+    event.recorded = true;
+  }
+
+  void wait(std::size_t slot) override {
+    SlotEvent& event = events_.at(slot);
+    if (!event.recorded) return;
+    STLOAD_CUDA_TRY(cudaEventSynchronize(event.event));
+    event.recorded = false;
+  }
+
+  void end() noexcept override {
+    for (std::size_t d = 0; d < streams_.size(); ++d) {
+      STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(static_cast<int>(d)));
+      for (cudaStream_t stream : streams_[d]) {
+        STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
+        STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
+      }
+    }
+    streams_.clear();
+    for (SlotEvent& slot : events_) {
+      if (slot.event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(slot.event));
+    }
+    events_.clear();
+  }
+
+  void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
+    STLOAD_EXPECT(offset <= arena.size() && out.size() <= arena.size() - offset,
+                  ErrorCode::InvalidArgument,
+                  "read of " + std::to_string(out.size()) + " bytes at " + std::to_string(offset) +
+                      " overruns an arena of " + std::to_string(arena.size()));
+    if (out.empty()) return;
+    if (arena.device().kind == DeviceKind::Cpu) {
+      std::memcpy(out.data(), arena.data() + offset, out.size());
+      return;
+    }
+    STLOAD_CUDA_TRY(cudaSetDevice(arena.device().index));
+    STLOAD_CUDA_TRY(
+        cudaMemcpy(out.data(), arena.data() + offset, out.size(), cudaMemcpyDeviceToHost));
+  }
+
+ private:
+  int device_count_ = 0;
+  std::size_t streams_per_device_ = 1;
+  std::vector<std::vector<cudaStream_t>> streams_;
+  std::vector<SlotEvent> events_;
+};
+
+}  // namespace
+
+std::shared_ptr<CopyEngine> make_cuda_engine() {
+  return std::make_shared<CudaEngine>();
+}
+
+}  // namespace stload

@@ -1,0 +1,126 @@
+#include "stload/loader.hpp"
+
+#include <chrono>
+
+#include "checkpoint_impl.hpp"
+#include "cpu/host_memory.hpp"
+#include "detail/check.hpp"
+#include "pipeline.hpp"
+#include "tensor_map_state.hpp"
+
+namespace stload {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Room left on a device for an `auto` map: its free memory less a margin for the caller's own
+// allocations (5%, at least 256 MiB), as accelerate's infer_auto_device_map keeps headroom.
+std::uint64_t usable(std::uint64_t free_bytes) {
+  const std::uint64_t margin = std::max<std::uint64_t>(free_bytes / 20, 256ULL << 20U);
+  return free_bytes > margin ? free_bytes - margin : 0;
+}
+
+DeviceMap resolve_device_map(const LoadOptions& options, const CopyEngine& engine) {
+  const bool cuda = engine.name() == "cuda";
+  if (!options.device_map_given)
+    return DeviceMap(Device{cuda ? DeviceKind::Cuda : DeviceKind::Cpu, 0});
+  const DeviceMap& map = options.device_map;
+  if (map.is_automatic() && map.devices().empty()) {
+    std::vector<Device> devices;
+    if (cuda) {
+      for (int i = 0; i < cuda_device_count(); ++i) devices.push_back({DeviceKind::Cuda, i});
+    } else {
+      devices.push_back({DeviceKind::Cpu, 0});
+    }
+    return DeviceMap::automatic(std::move(devices), map.max_memory());
+  }
+  return map;
+}
+
+void check_devices(const DeviceMap& map, const CopyEngine& engine) {
+  for (const Device& device : map.devices()) {
+    STLOAD_EXPECT(engine.serves(device), ErrorCode::InvalidArgument,
+                  "device_map names " + device.to_string() + ", which the " + engine.name() +
+                      " engine does not have");
+  }
+}
+
+std::shared_ptr<LoadedModel::State> make_state(const Checkpoint& checkpoint, const LoadPlan& plan,
+                                               std::shared_ptr<CopyEngine> engine,
+                                               std::vector<std::unique_ptr<Buffer>> arenas) {
+  auto state = std::make_shared<LoadedModel::State>();
+  state->engine = std::move(engine);
+  state->arenas = std::move(arenas);
+  state->views.reserve(plan.tensors.size());
+  for (const PlannedTensor& placed : plan.tensors) {
+    const TensorRecord& record = checkpoint.tensors()[placed.tensor];
+    const Buffer& arena = *state->arenas[placed.arena];
+    std::byte* base = arena.data();
+    state->views.push_back(TensorView{record.info.name, arena.device(),
+                                      base == nullptr ? nullptr : base + placed.arena_offset,
+                                      record.info.dtype, record.info.shape, record.bytes()});
+    state->view_arena.push_back(placed.arena);
+    state->view_offset.push_back(placed.arena_offset);
+  }
+  state->by_name.reserve(state->views.size());
+  for (std::size_t i = 0; i < state->views.size(); ++i)
+    state->by_name.emplace(state->views[i].name, i);
+  return state;
+}
+
+}  // namespace
+
+LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
+                 std::shared_ptr<CopyEngine> engine, LoadStats* stats) {
+  const auto start = Clock::now();
+  const std::uint64_t baseline_rss = detail::rss_anon_bytes();
+  if (!engine) engine = make_engine(options.engine);
+
+  PlanOptions plan_options;
+  plan_options.device_map = resolve_device_map(options, *engine);
+  check_devices(plan_options.device_map, *engine);
+  plan_options.filter = options.filter;
+  plan_options.chunk_bytes = options.chunk_bytes;
+  if (plan_options.device_map.is_automatic()) {
+    for (const Device& d : plan_options.device_map.devices()) {
+      plan_options.available_memory[d] = usable(engine->free_memory(d));
+    }
+  }
+  const LoadPlan plan = make_plan(checkpoint, plan_options);
+  const double plan_seconds = seconds_since(start);
+
+  const auto allocate_start = Clock::now();
+  std::vector<std::unique_ptr<Buffer>> arenas;
+  arenas.reserve(plan.arenas.size());
+  for (const ArenaPlan& arena : plan.arenas)
+    arenas.push_back(engine->allocate_arena(arena.device, arena.bytes));
+  const double allocate_seconds = seconds_since(allocate_start);
+
+  const detail::PipelineFigures figures =
+      detail::run_pipeline(checkpoint.impl(), plan, arenas, *engine, options);
+
+  if (stats != nullptr) {
+    stats->engine = engine->name();
+    stats->tensors = plan.tensors.size();
+    stats->bytes = plan.tensor_bytes;
+    stats->chunks = plan.chunks.size();
+    stats->plan_seconds = plan_seconds;
+    stats->allocate_seconds = allocate_seconds;
+    stats->copy_seconds = figures.copy_seconds;
+    stats->staging_bytes = figures.staging_bytes;
+    stats->baseline_rss_anon_bytes = baseline_rss;
+    stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
+    stats->device_bytes.clear();
+    for (const ArenaPlan& arena : plan.arenas)
+      stats->device_bytes.emplace_back(arena.device, arena.bytes);
+  }
+  LoadedModel model(make_state(checkpoint, plan, std::move(engine), std::move(arenas)));
+  if (stats != nullptr) stats->total_seconds = seconds_since(start);
+  return model;
+}
+
+}  // namespace stload

@@ -1,0 +1,210 @@
+#include "pipeline.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "cpu/host_memory.hpp"
+#include "detail/check.hpp"
+#include "detail/nvtx.hpp"
+
+namespace stload::detail {
+namespace {
+
+class Pipeline {
+ public:
+  Pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
+           std::vector<std::unique_ptr<Buffer>>& arenas, CopyEngine& engine,
+           const LoadOptions& options)
+      : checkpoint_(checkpoint), plan_(plan), arenas_(arenas), engine_(engine), options_(options) {
+    for (const auto& arena : arenas_) {
+      direct_.push_back(options_.direct && engine_.host_addressable(arena->device()));
+    }
+    file_total_.assign(checkpoint_.files.size(), 0);
+    file_done_.assign(checkpoint_.files.size(), 0);
+    for (const Piece& piece : plan_.pieces) file_total_[piece.file] += piece.bytes;
+  }
+
+  PipelineFigures run() {
+    PipelineFigures figures;
+    figures.peak_rss_anon_bytes = rss_anon_bytes();
+    peak_rss_ = figures.peak_rss_anon_bytes;
+    size_ring();
+    std::unique_ptr<Buffer> staging;
+    if (slots_ > 0) {
+      staging = engine_.allocate_staging(slots_ * slot_bytes_);
+      staging_ = staging->data();
+      figures.staging_bytes = staging->size();
+      engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+    }
+    const auto start = std::chrono::steady_clock::now();
+    {
+      std::vector<std::jthread> readers;
+      readers.reserve(readers_);
+      for (std::size_t r = 0; r < readers_; ++r) readers.emplace_back([this, r] { read_loop(r); });
+    }               // jthreads join here
+    engine_.end();  // no copy may still read the staging ring once it is freed
+    figures.copy_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    figures.peak_rss_anon_bytes = std::max(peak_rss_.load(), rss_anon_bytes());
+    if (error_) std::rethrow_exception(error_);
+    return figures;
+  }
+
+ private:
+  // Slots hold one chunk each; every reader owns the slots congruent to it, so slots never pass
+  // between threads and a reader waits only on its own copies.
+  void size_ring() {
+    std::uint64_t largest = 0;
+    for (const Chunk& chunk : plan_.chunks) {
+      if (!direct_[chunk.arena]) largest = std::max(largest, chunk.bytes);
+    }
+    readers_ = std::clamp<std::size_t>(options_.reader_threads, 1,
+                                       std::max<std::size_t>(plan_.chunks.size(), 1));
+    if (largest == 0) return;  // every chunk goes straight into host-addressable arenas
+    slot_bytes_ = largest;
+    const std::uint64_t fit = options_.staging_bytes / slot_bytes_;
+    STLOAD_EXPECT(fit >= 1, ErrorCode::InvalidArgument,
+                  "staging budget of " + std::to_string(options_.staging_bytes) +
+                      " bytes is smaller than one chunk of " + std::to_string(slot_bytes_) +
+                      " (raise the budget or lower the chunk size)");
+    readers_ = std::min<std::size_t>(readers_, fit);
+    slots_ = fit / readers_ * readers_;
+  }
+
+  void read_loop(std::size_t reader) noexcept {
+    std::vector<bool> used(slots_, false);
+    try {
+      for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
+        if (stop_.load(std::memory_order_relaxed)) break;
+        const Chunk& chunk = plan_.chunks[c];
+        if (direct_[chunk.arena]) {
+          fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset);
+        } else {
+          const std::size_t slot = c % slots_;
+          if (used[slot]) {
+            STLOAD_NVTX_RANGE("wait slot");
+            engine_.wait(slot);
+          }
+          std::byte* buffer = staging_ + slot * slot_bytes_;
+          fill(chunk, buffer);
+          engine_.copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset, chunk.bytes);
+          used[slot] = true;
+        }
+        report(chunk);
+      }
+    } catch (...) {
+      fail(std::current_exception());
+    }
+    for (std::size_t slot = 0; slot < slots_; ++slot) {
+      if (!used[slot]) continue;
+      try {
+        engine_.wait(slot);
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    }
+  }
+
+  // Pieces that follow each other in a file are read with one call, then spread backwards to their
+  // aligned places (destinations never precede their sources, so back to front is safe).
+  void fill(const Chunk& chunk, std::byte* destination) {
+    STLOAD_NVTX_RANGE("read chunk");
+    const Piece* pieces = plan_.pieces.data() + chunk.first_piece;
+    std::size_t i = 0;
+    while (i < chunk.piece_count) {
+      std::size_t j = i + 1;
+      std::uint64_t run = pieces[i].bytes;
+      while (j < chunk.piece_count && pieces[j].file == pieces[i].file &&
+             pieces[j].file_offset == pieces[i].file_offset + run) {
+        run += pieces[j].bytes;
+        ++j;
+      }
+      std::byte* at = destination + pieces[i].chunk_offset;
+      read_run(pieces[i].file, pieces[i].file_offset, run, at);
+      for (std::size_t k = j - 1; k > i; --k) {
+        std::memmove(destination + pieces[k].chunk_offset,
+                     at + (pieces[k].file_offset - pieces[i].file_offset), pieces[k].bytes);
+      }
+      i = j;
+    }
+  }
+
+  void read_run(std::size_t file, std::uint64_t offset, std::uint64_t bytes, std::byte* out) const {
+    const MappedFile& mapping = checkpoint_.mappings[file];
+    if (options_.read_method == ReadMethod::Pread) {
+      mapping.read_at(out, bytes, offset);
+      return;
+    }
+    STLOAD_EXPECT(offset + bytes <= mapping.size(), ErrorCode::Io,
+                  mapping.path().string() + ": range at offset " + std::to_string(offset) +
+                      " is past the end of the mapping");
+    std::memcpy(out, mapping.bytes().data() + offset, bytes);
+  }
+
+  void report(const Chunk& chunk) {
+    std::uint64_t rss = rss_anon_bytes();
+    std::uint64_t seen = peak_rss_.load(std::memory_order_relaxed);
+    while (rss > seen && !peak_rss_.compare_exchange_weak(seen, rss)) {
+    }
+    const std::lock_guard lock(progress_mutex_);
+    Progress progress;
+    for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
+      const Piece& piece = plan_.pieces[p];
+      file_done_[piece.file] += piece.bytes;
+      bytes_done_ += piece.bytes;
+      progress.file = piece.file;
+    }
+    if (!options_.progress) return;
+    progress.bytes_done = bytes_done_;
+    progress.bytes_total = plan_.tensor_bytes;
+    progress.file_bytes_done = file_done_[progress.file];
+    progress.file_bytes_total = file_total_[progress.file];
+    STLOAD_EXPECT(options_.progress(progress), ErrorCode::Cancelled,
+                  "load cancelled by the progress callback after " + std::to_string(bytes_done_) +
+                      " of " + std::to_string(plan_.tensor_bytes) + " bytes");
+  }
+
+  void fail(std::exception_ptr error) noexcept {
+    const std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::move(error);
+    stop_.store(true);
+  }
+
+  const Checkpoint::Impl& checkpoint_;
+  const LoadPlan& plan_;
+  std::vector<std::unique_ptr<Buffer>>& arenas_;
+  CopyEngine& engine_;
+  const LoadOptions& options_;
+  std::vector<bool> direct_;  // per arena
+
+  std::size_t readers_ = 1;
+  std::size_t slots_ = 0;
+  std::uint64_t slot_bytes_ = 0;
+  std::byte* staging_ = nullptr;
+
+  std::mutex progress_mutex_;
+  std::uint64_t bytes_done_ = 0;
+  std::vector<std::uint64_t> file_done_;
+  std::vector<std::uint64_t> file_total_;
+  std::atomic<std::uint64_t> peak_rss_{0};
+
+  std::atomic<bool> stop_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+}  // namespace
+
+PipelineFigures run_pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
+                             std::vector<std::unique_ptr<Buffer>>& arenas, CopyEngine& engine,
+                             const LoadOptions& options) {
+  Pipeline pipeline(checkpoint, plan, arenas, engine, options);
+  return pipeline.run();
+}
+
+}  // namespace stload::detail

@@ -1,0 +1,26 @@
+#pragma once
+// The engine-agnostic heart of a load: reader threads fill a ring of staging slots from the files,
+// the engine copies each slot to its arena asynchronously, and a slot is reused only once its copy
+// has completed. Order, back-pressure, errors and cancellation live here, not in the engines.
+
+#include <memory>
+#include <vector>
+
+#include "checkpoint_impl.hpp"
+#include "stload/loader.hpp"
+
+namespace stload::detail {
+
+struct PipelineFigures {
+  std::uint64_t staging_bytes = 0;
+  std::uint64_t peak_rss_anon_bytes = 0;
+  double copy_seconds = 0;
+};
+
+/// Runs every chunk of `plan` into `arenas` (parallel to plan.arenas). On any failure it stops the
+/// readers, waits for copies in flight, releases the staging ring and rethrows one Error.
+PipelineFigures run_pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
+                             std::vector<std::unique_ptr<Buffer>>& arenas, CopyEngine& engine,
+                             const LoadOptions& options);
+
+}  // namespace stload::detail

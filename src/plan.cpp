@@ -1,0 +1,171 @@
+#include "stload/plan.hpp"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "detail/check.hpp"
+
+namespace stload {
+namespace {
+
+constexpr std::uint64_t align_up(std::uint64_t value, std::uint64_t alignment) {
+  return (value + alignment - 1) / alignment * alignment;
+}
+
+std::string gib(std::uint64_t bytes) {
+  return std::to_string(static_cast<double>(bytes) / static_cast<double>(1ULL << 30U)) + " GiB";
+}
+
+// Chunks being filled, one per arena, so that tensors interleaved across devices still coalesce.
+struct OpenChunk {
+  Chunk chunk;
+  std::vector<Piece> pieces;
+};
+
+class ChunkBuilder {
+ public:
+  ChunkBuilder(LoadPlan& plan, std::uint64_t chunk_bytes)
+      : plan_(plan), chunk_bytes_(chunk_bytes) {}
+
+  void add(const TensorRecord& tensor, const PlannedTensor& placed) {
+    const std::uint64_t bytes = tensor.bytes();
+    if (bytes == 0) return;
+    if (open_.size() <= placed.arena) open_.resize(placed.arena + 1);
+    std::optional<OpenChunk>& open = open_[placed.arena];
+    if (bytes > chunk_bytes_) {  // a big tensor: its own chunks, one slot each
+      close(open);
+      for (std::uint64_t done = 0; done < bytes; done += chunk_bytes_) {
+        const std::uint64_t part = std::min(chunk_bytes_, bytes - done);
+        OpenChunk big{Chunk{placed.arena, placed.arena_offset + done, part, 0, 0},
+                      {Piece{tensor.file, tensor.offset + done, part, 0}}};
+        emit(big);
+      }
+      return;
+    }
+    if (open && placed.arena_offset + bytes - open->chunk.arena_offset > chunk_bytes_) close(open);
+    if (!open) open = OpenChunk{Chunk{placed.arena, placed.arena_offset, 0, 0, 0}, {}};
+    const std::uint64_t at = placed.arena_offset - open->chunk.arena_offset;
+    open->pieces.push_back(Piece{tensor.file, tensor.offset, bytes, at});
+    open->chunk.bytes = at + bytes;
+  }
+
+  void finish() {
+    for (auto& open : open_) close(open);
+    // Stream each file front to back: order chunks by where their first bytes are.
+    std::sort(plan_.chunks.begin(), plan_.chunks.end(), [this](const Chunk& a, const Chunk& b) {
+      const Piece& pa = plan_.pieces[a.first_piece];
+      const Piece& pb = plan_.pieces[b.first_piece];
+      return std::tie(pa.file, pa.file_offset) < std::tie(pb.file, pb.file_offset);
+    });
+  }
+
+ private:
+  void close(std::optional<OpenChunk>& open) {
+    if (open) emit(*open);
+    open.reset();
+  }
+
+  void emit(OpenChunk& open) {
+    open.chunk.first_piece = plan_.pieces.size();
+    open.chunk.piece_count = open.pieces.size();
+    plan_.pieces.insert(plan_.pieces.end(), open.pieces.begin(), open.pieces.end());
+    plan_.chunks.push_back(open.chunk);
+  }
+
+  LoadPlan& plan_;
+  std::uint64_t chunk_bytes_;
+  std::vector<std::optional<OpenChunk>> open_;
+};
+
+// Devices for an `auto` map: fill each in order within its limit.
+class AutoFiller {
+ public:
+  AutoFiller(const DeviceMap& map, const PlanOptions& options) : devices_(map.devices()) {
+    STLOAD_EXPECT(!devices_.empty(), ErrorCode::InvalidArgument, "auto device_map has no devices");
+    for (const Device& d : devices_) {
+      const auto own = map.max_memory().find(d);
+      const auto available = options.available_memory.find(d);
+      limits_.push_back(own != map.max_memory().end()                 ? own->second
+                        : available != options.available_memory.end() ? available->second
+                                                                      : 0);
+    }
+    used_.assign(devices_.size(), 0);
+  }
+
+  Device place(const TensorRecord& tensor) {
+    const std::uint64_t need = align_up(tensor.bytes(), kArenaAlignment);
+    while (current_ < devices_.size() && used_[current_] + need > limits_[current_]) ++current_;
+    STLOAD_EXPECT(current_ < devices_.size(), ErrorCode::OutOfMemory,
+                  "auto device_map: tensor '" + tensor.info.name + "' (" + std::to_string(need) +
+                      " bytes) does not fit; the limits are " + describe_limits());
+    used_[current_] += need;
+    return devices_[current_];
+  }
+
+ private:
+  std::string describe_limits() const {
+    std::string text;
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+      text += (i ? ", " : "") + devices_[i].to_string() + " " + gib(limits_[i]);
+    }
+    return text;
+  }
+
+  std::vector<Device> devices_;
+  std::vector<std::uint64_t> limits_;
+  std::vector<std::uint64_t> used_;
+  std::size_t current_ = 0;
+};
+
+}  // namespace
+
+LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
+  STLOAD_EXPECT(
+      options.chunk_bytes >= kArenaAlignment && options.chunk_bytes % kArenaAlignment == 0,
+      ErrorCode::InvalidArgument,
+      "chunk size " + std::to_string(options.chunk_bytes) + " must be a positive multiple of " +
+          std::to_string(kArenaAlignment));
+  LoadPlan plan;
+  plan.chunk_bytes = options.chunk_bytes;
+  const DeviceMap& map = options.device_map;
+  std::optional<AutoFiller> filler;
+  if (map.is_automatic()) filler.emplace(map, options);
+
+  std::vector<std::uint64_t> arena_cursor;
+  const auto tensors = checkpoint.tensors();
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const TensorRecord& tensor = tensors[i];
+    if (options.filter && !options.filter(tensor.info.name)) continue;
+    Device device;
+    if (filler) {
+      device = filler->place(tensor);
+    } else {
+      const auto found = map.lookup(tensor.info.name);
+      STLOAD_EXPECT(found.has_value(), ErrorCode::InvalidArgument,
+                    "tensor '" + tensor.info.name +
+                        "' matches no device_map entry (add its name, a prefix of it, or \"\")");
+      device = *found;
+    }
+    auto arena = std::find_if(plan.arenas.begin(), plan.arenas.end(),
+                              [&](const ArenaPlan& a) { return a.device == device; });
+    if (arena == plan.arenas.end()) {
+      plan.arenas.push_back(ArenaPlan{device, 0});
+      arena_cursor.push_back(0);
+      arena = plan.arenas.end() - 1;
+    }
+    const std::size_t arena_index = static_cast<std::size_t>(arena - plan.arenas.begin());
+    const std::uint64_t offset = align_up(arena_cursor[arena_index], kArenaAlignment);
+    arena_cursor[arena_index] = offset + tensor.bytes();
+    arena->bytes = arena_cursor[arena_index];
+    plan.tensors.push_back(PlannedTensor{i, arena_index, offset});
+    plan.tensor_bytes += tensor.bytes();
+  }
+
+  ChunkBuilder builder(plan, options.chunk_bytes);
+  for (const PlannedTensor& placed : plan.tensors) builder.add(tensors[placed.tensor], placed);
+  builder.finish();
+  return plan;
+}
+
+}  // namespace stload
