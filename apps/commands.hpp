@@ -1,0 +1,38 @@
+#pragma once
+// The subcommands of `stload`. Adding one is three lines of work: a new cmd_NAME.cpp defining
+// `int cmd_NAME(Args)`, one X(...) line in STLOAD_CLI_COMMANDS below, one line in CMakeLists.txt.
+
+#include <span>
+#include <string_view>
+
+namespace stload::cli {
+
+/// The arguments after the subcommand's name.
+using Args = std::span<const std::string_view>;
+
+/// Exit codes shared by every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  ///< the input is bad or the operation failed
+inline constexpr int kExitUsage = 2;    ///< wrong arguments, or a path that does not exist
+
+// X(name, usage, one-line help): the one list from which declarations and the table are made.
+#define STLOAD_CLI_COMMANDS(X)                                                                 \
+  X(inspect, "PATH [--json]", "list tensors (dtype, shape, bytes, file, offset) and metadata") \
+  X(validate, "PATH...", "check checkpoints against every rule of the format")
+
+#define STLOAD_CLI_DECLARE(name, usage, help) int cmd_##name(Args args);
+STLOAD_CLI_COMMANDS(STLOAD_CLI_DECLARE)
+#undef STLOAD_CLI_DECLARE
+
+struct Command {
+  std::string_view name;
+  std::string_view usage;  ///< arguments, as shown after `stload NAME`
+  std::string_view help;   ///< one line
+  int (*run)(Args);        ///< returns the process exit code
+};
+
+#define STLOAD_CLI_ENTRY(name, usage, help) Command{#name, usage, help, &cmd_##name},
+inline constexpr Command kCommands[] = {STLOAD_CLI_COMMANDS(STLOAD_CLI_ENTRY)};
+#undef STLOAD_CLI_ENTRY
+
+}  // namespace stload::cli

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The main job, end to end: install dependencies, build stload, write an example checkpoint (a small
+# Llama-shaped model in two shards), and run stload on it, with what each step took.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD_DIR=${BUILD_DIR:-build/ci}  # shared with scripts/test.sh, so one build serves both
+EXAMPLE_DIR=${EXAMPLE_DIR:-examples-data/llama-tiny}
+STLOAD=$BUILD_DIR/apps/stload
+
+# The two steps of the example. When `stload generate` and `stload load` exist, they replace these.
+GENERATE=(python3 scripts/make_example.py "$EXAMPLE_DIR")
+RUN=("$STLOAD" inspect "$EXAMPLE_DIR/model.safetensors.index.json")
+
+now() { date +%s.%N; }
+step() {  # step TITLE COMMAND...: runs the command, then says how long it took
+  local title=$1 start
+  shift
+  echo "==> $title: $*"
+  start=$(now)
+  "$@"
+  echo "==> $title took $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.2f s", b - a }')"
+  echo
+}
+
+step "dependencies" ./scripts/deps.sh
+step "configure" cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DPython3_EXECUTABLE="$(command -v python3)"
+step "build" cmake --build "$BUILD_DIR" -j "$(nproc)" --target stload_cli
+rm -rf "$EXAMPLE_DIR"
+step "write example checkpoint" "${GENERATE[@]}"
+step "run" "${RUN[@]}"

@@ -1,0 +1,55 @@
+#include <gtest/gtest.h>
+
+#include "cli_runner.hpp"
+
+namespace stload {
+namespace {
+
+using testing::run_cli;
+
+TEST(CliDispatch, no_arguments_prints_usage_to_stderr_and_exits_2) {
+  const auto r = run_cli({});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NE(r.err.find("usage: stload <command>"), std::string::npos) << r.err;
+}
+
+TEST(CliDispatch, unknown_command_names_it_and_exits_2) {
+  const auto r = run_cli({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown command 'frobnicate'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+}
+
+TEST(CliDispatch, help_lists_every_command_on_stdout) {
+  for (const char* spelling : {"--help", "help", "-h"}) {
+    const auto r = run_cli({spelling});
+    EXPECT_EQ(r.exit_code, 0) << spelling;
+    EXPECT_NE(r.out.find("inspect"), std::string::npos) << spelling << ": " << r.out;
+    EXPECT_NE(r.out.find("validate"), std::string::npos) << spelling << ": " << r.out;
+  }
+}
+
+TEST(CliDispatch, help_for_one_command_shows_its_usage) {
+  const auto r = run_cli({"help", "inspect"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("usage: stload inspect PATH [--json]"), std::string::npos) << r.out;
+  const auto flag = run_cli({"validate", "--help"});
+  EXPECT_EQ(flag.exit_code, 0);
+  EXPECT_NE(flag.out.find("usage: stload validate"), std::string::npos) << flag.out;
+}
+
+TEST(CliDispatch, version_prints_the_project_version) {
+  const auto r = run_cli({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, std::string("stload ") + STLOAD_EXPECTED_VERSION + "\n");
+}
+
+TEST(CliDispatch, unknown_option_is_a_usage_error) {
+  const auto r = run_cli({"inspect", "--jsn", "model.safetensors"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown option '--jsn'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace stload
