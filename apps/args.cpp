@@ -4,7 +4,7 @@
 
 namespace stload::cli {
 
-ParsedArgs::ParsedArgs(Args args, std::initializer_list<OptionSpec> options) {
+ParsedArgs::ParsedArgs(Args args, std::span<const OptionSpec> options) {
   bool options_done = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <map>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,7 +30,10 @@ struct OptionSpec {
 class ParsedArgs {
  public:
   /// @throws UsageError for an unknown option or a missing value
-  ParsedArgs(Args args, std::initializer_list<OptionSpec> options);
+  ParsedArgs(Args args, std::initializer_list<OptionSpec> options)
+      : ParsedArgs(args, std::span<const OptionSpec>(options.begin(), options.size())) {}
+  /// @throws UsageError for an unknown option or a missing value
+  ParsedArgs(Args args, std::span<const OptionSpec> options);
 
   [[nodiscard]] const std::vector<std::string>& positional() const noexcept { return positional_; }
   [[nodiscard]] bool has(std::string_view option) const;

@@ -16,9 +16,14 @@ inline constexpr int kExitFailure = 1;  ///< the input is bad or the operation f
 inline constexpr int kExitUsage = 2;    ///< wrong arguments, or a path that does not exist
 
 // X(name, usage, one-line help): the one list from which declarations and the table are made.
-#define STLOAD_CLI_COMMANDS(X)                                                                 \
-  X(inspect, "PATH [--json]", "list tensors (dtype, shape, bytes, file, offset) and metadata") \
-  X(validate, "PATH...", "check checkpoints against every rule of the format")
+#define STLOAD_CLI_COMMANDS(X)                                                                  \
+  X(inspect, "PATH [--json]", "list tensors (dtype, shape, bytes, file, offset) and metadata")  \
+  X(validate, "PATH...", "check checkpoints against every rule of the format")                  \
+  X(load, "PATH [--json] [load options]", "load onto the GPU (or CPU engine) and report speed") \
+  X(digest, "PATH [load options]",                                                              \
+    "load, copy back and print sha256 per tensor (sha256sum format)")                           \
+  X(generate, "--preset NAME --out PATH [--size-gib G] [--seed N] [--shards N]",                \
+    "write a deterministic example checkpoint (tiny-llama, llama, many-small)")
 
 #define STLOAD_CLI_DECLARE(name, usage, help) int cmd_##name(Args args);
 STLOAD_CLI_COMMANDS(STLOAD_CLI_DECLARE)

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# The main job, end to end: install dependencies, build stload, write an example checkpoint (a small
-# Llama-shaped model in two shards), and run stload on it, with what each step took.
+# The main job, end to end: install dependencies, build stload, write an example checkpoint (a
+# Llama-shaped bf16 model of about 1 GiB in two shards, deterministic), load it onto the GPU -- or
+# with the CPU engine where there is none -- and print what landed where and how fast.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=${BUILD_DIR:-build/ci}  # shared with scripts/test.sh, so one build serves both
-EXAMPLE_DIR=${EXAMPLE_DIR:-examples-data/llama-tiny}
+EXAMPLE_DIR=${EXAMPLE_DIR:-examples-data/llama-1gib}
+EXAMPLE_GIB=${EXAMPLE_GIB:-1}
 STLOAD=$BUILD_DIR/apps/stload
 
-# The two steps of the example. When `stload generate` and `stload load` exist, they replace these.
-GENERATE=(python3 scripts/make_example.py "$EXAMPLE_DIR")
-RUN=("$STLOAD" inspect "$EXAMPLE_DIR/model.safetensors.index.json")
+# The two steps of the example.
+GENERATE=("$STLOAD" generate --preset llama --size-gib "$EXAMPLE_GIB" --shards 2 --out "$EXAMPLE_DIR")
+RUN=("$STLOAD" load "$EXAMPLE_DIR/model.safetensors.index.json")
 
 now() { date +%s.%N; }
 step() {  # step TITLE COMMAND...: runs the command, then says how long it took

@@ -1,0 +1,115 @@
+// `stload load PATH [options]`: loads a checkpoint with a progress bar on a terminal, then prints
+// what landed where and how fast.
+
+#include <iomanip>
+#include <iostream>
+#include <map>
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include "args.hpp"
+#include "commands.hpp"
+#include "detail/rapidjson.hpp"
+#include "load_args.hpp"
+#include "progress_bar.hpp"
+#include "report.hpp"
+#include "stload/checkpoint.hpp"
+#include "stload/loader.hpp"
+#include "text.hpp"
+
+namespace stload::cli {
+namespace {
+
+// One JSON object on stdout, for the benchmark runner and other programs.
+void print_json(const std::string& path, const Checkpoint& checkpoint, const LoadStats& stats) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> json(buffer);
+  json.StartObject();
+  json.Key("path");
+  json.String(path.c_str(), static_cast<rapidjson::SizeType>(path.size()));
+  json.Key("files");
+  json.Uint64(checkpoint.files().size());
+  json.Key("engine");
+  json.String(stats.engine.c_str());
+  json.Key("tensors");
+  json.Uint64(stats.tensors);
+  json.Key("bytes");
+  json.Uint64(stats.bytes);
+  json.Key("chunks");
+  json.Uint64(stats.chunks);
+  json.Key("plan_seconds");
+  json.Double(stats.plan_seconds);
+  json.Key("allocate_seconds");
+  json.Double(stats.allocate_seconds);
+  json.Key("copy_seconds");
+  json.Double(stats.copy_seconds);
+  json.Key("total_seconds");
+  json.Double(stats.total_seconds);
+  json.Key("gbps");
+  json.Double(stats.gigabytes_per_second());
+  json.Key("staging_bytes");
+  json.Uint64(stats.staging_bytes);
+  json.Key("baseline_rss_anon_bytes");
+  json.Uint64(stats.baseline_rss_anon_bytes);
+  json.Key("peak_rss_anon_bytes");
+  json.Uint64(stats.peak_rss_anon_bytes);
+  json.Key("devices");
+  json.StartObject();
+  for (const auto& [device, bytes] : stats.device_bytes) {
+    const std::string name = device.to_string();
+    json.Key(name.c_str());
+    json.Uint64(bytes);
+  }
+  json.EndObject();
+  json.EndObject();
+  std::cout << buffer.GetString() << '\n';
+}
+
+}  // namespace
+
+int cmd_load(Args args) {
+  std::vector<OptionSpec> specs(std::begin(kLoadOptionSpecs), std::end(kLoadOptionSpecs));
+  specs.push_back({"--json", false});
+  const ParsedArgs parsed(args, std::span<const OptionSpec>(specs));
+  if (parsed.positional().size() != 1) throw UsageError("load takes exactly one PATH");
+  const std::string& path = parsed.positional().front();
+  try {
+    LoadOptions options = load_options_from(parsed);
+    std::string note;
+    auto engine = make_engine(options.engine, &note);
+    if (!note.empty()) std::cerr << note << '\n';
+    const Checkpoint checkpoint = Checkpoint::open(path);
+    ProgressBar bar;
+    options.progress = bar.callback();
+    LoadStats stats;
+    const LoadedModel model = load(checkpoint, options, engine, &stats);
+    bar.finish();
+
+    if (parsed.has("--json")) {
+      print_json(path, checkpoint, stats);
+      return kExitOk;
+    }
+    std::map<Device, std::uint64_t> per_device_tensors;
+    for (const TensorView& t : model.tensors()) ++per_device_tensors[t.device];
+    std::cout << std::fixed << std::setprecision(3);
+    std::cout << printable(path) << ": loaded " << stats.tensors << " tensors, "
+              << format_bytes(stats.bytes) << " (" << stats.bytes << " bytes) from "
+              << checkpoint.files().size() << " file(s) with the " << stats.engine << " engine\n";
+    std::cout << "  copy " << stats.copy_seconds << " s = " << std::setprecision(2)
+              << stats.gigabytes_per_second() << " GB/s; total " << std::setprecision(3)
+              << stats.total_seconds << " s (plan " << stats.plan_seconds << " s, allocate "
+              << stats.allocate_seconds << " s)\n";
+    std::cout << "  peak host memory (RssAnon) " << format_bytes(stats.peak_rss_anon_bytes)
+              << ", before the load " << format_bytes(stats.baseline_rss_anon_bytes) << "; staging "
+              << format_bytes(stats.staging_bytes) << " in " << stats.chunks << " chunks\n";
+    for (const auto& [device, bytes] : stats.device_bytes) {
+      std::cout << "  " << device.to_string() << ": " << per_device_tensors[device] << " tensors, "
+                << format_bytes(bytes) << " arena\n";
+    }
+    return kExitOk;
+  } catch (...) {
+    return report_current_exception(path);
+  }
+}
+
+}  // namespace stload::cli
