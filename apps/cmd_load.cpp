@@ -99,9 +99,19 @@ int cmd_load(Args args) {
               << stats.gigabytes_per_second() << " GB/s; total " << std::setprecision(3)
               << stats.total_seconds << " s (plan " << stats.plan_seconds << " s, allocate "
               << stats.allocate_seconds << " s)\n";
-    std::cout << "  peak host memory (RssAnon) " << format_bytes(stats.peak_rss_anon_bytes)
-              << ", before the load " << format_bytes(stats.baseline_rss_anon_bytes) << "; staging "
-              << format_bytes(stats.staging_bytes) << " in " << stats.chunks << " chunks\n";
+    // Host arenas are the model itself (cpu devices); what the load costs on top is the rest.
+    std::uint64_t host_arenas = 0;
+    for (const auto& [device, bytes] : stats.device_bytes) {
+      if (device.kind == DeviceKind::Cpu) host_arenas += bytes;
+    }
+    const std::uint64_t grown = stats.peak_rss_anon_bytes -
+                                std::min(stats.peak_rss_anon_bytes, stats.baseline_rss_anon_bytes);
+    std::cout << "  peak host memory (RssAnon) " << format_bytes(stats.peak_rss_anon_bytes) << ": "
+              << format_bytes(stats.baseline_rss_anon_bytes) << " before the load, "
+              << format_bytes(host_arenas) << " of cpu arenas, "
+              << format_bytes(grown - std::min(grown, host_arenas))
+              << " for the load itself (staging " << format_bytes(stats.staging_bytes) << ", "
+              << stats.chunks << " chunks)\n";
     for (const auto& [device, bytes] : stats.device_bytes) {
       std::cout << "  " << device.to_string() << ": " << per_device_tensors[device] << " tensors, "
                 << format_bytes(bytes) << " arena\n";
