@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus for fuzz_parse_header into corpus/parse_header/.
+
+Seeds are small on purpose (libFuzzer mutates small inputs best): each valid file has a handful of
+tiny tensors, and each invalid one breaks exactly one rule of the format so the fuzzer starts next
+to every error path. Standard library only; the output is deterministic, so re-running it leaves
+the committed corpus unchanged. Inputs found by fuzzing are kept: fuzz-<sha1> (new coverage edges,
+merged in with `-merge=1 -use_counters=0`) and crash-* / regress-* (findings).
+
+Usage: python3 tests/fuzz/make_seeds.py [OUTPUT_DIR]
+"""
+
+import json
+import pathlib
+import struct
+import sys
+
+# name -> bits per element (format rule 7)
+DTYPE_BITS = {
+    "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8, "F8_E5M2": 8,
+    "F8_E4M3": 8, "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16,
+    "F16": 16, "BF16": 16, "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64,
+    "U64": 64,
+}
+
+
+def nbytes(dtype, shape):
+    count = 1
+    for dim in shape:
+        count *= dim
+    return count * DTYPE_BITS[dtype] // 8
+
+
+def raw(header_text, data=b"", length=None):
+    """8-byte little-endian length (or a lying one), the header bytes as given, then the data."""
+    header = header_text.encode("utf-8") if isinstance(header_text, str) else header_text
+    return struct.pack("<Q", len(header) if length is None else length) + header + data
+
+
+def valid(tensors, metadata=None, pad=True):
+    """A valid file: tensors = [(name, dtype, shape)], laid out in order, data bytes patterned."""
+    header = {}
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    offset = 0
+    for name, dtype, shape in tensors:
+        size = nbytes(dtype, shape)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":"))
+    if pad:
+        text += " " * (-(8 + len(text)) % 8)
+    return raw(text, bytes(i % 251 for i in range(offset)))
+
+
+def tensor(dtype, shape, begin, end):
+    return {"dtype": dtype, "shape": shape, "data_offsets": [begin, end]}
+
+
+def header_only(obj, data_size=0):
+    return raw(json.dumps(obj, separators=(",", ":")), bytes(data_size))
+
+
+def seeds():
+    s = {}
+    # --- valid files -----------------------------------------------------------------------
+    s["valid_empty_object"] = raw("{}")
+    s["valid_empty_padded"] = raw("{}      ")
+    s["valid_leading_whitespace"] = raw(" \t\r\n{}")
+    s["valid_metadata_only"] = valid([], {"format": "pt"})
+    s["valid_metadata_null"] = raw('{"__metadata__":null}')
+    s["valid_two_tensors"] = valid([("a", "F32", [2, 2]), ("b", "BF16", [3])], {"format": "pt"})
+    s["valid_scalar"] = valid([("s", "F64", [])])
+    s["valid_empty_tensor"] = valid([("e", "F32", [0, 4])])
+    s["valid_empty_then_data"] = valid([("e", "I32", [0]), ("x", "I32", [1])])
+    s["valid_f4_even"] = valid([("q", "F4", [2, 3])])
+    s["valid_f6_four"] = valid([("q", "F6_E2M3", [4]), ("r", "F6_E3M2", [4])])
+    s["valid_unpadded"] = valid([("x", "U8", [3])], pad=False)
+    s["valid_unicode_name"] = valid([("模型.权重\u00e9", "F16", [1])], {"k\u00fc": "v\u2603"})
+    s["valid_escaped_name"] = raw(
+        '{"a\\"b\\\\c\\u00e9":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}', b"\0")
+    s["valid_unknown_field"] = header_only(
+        {"t": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1], "extra": [1, {"z": None}]}}, 1)
+    s["valid_json_order_differs"] = raw(
+        '{"b":{"dtype":"U8","shape":[2],"data_offsets":[2,4]},'
+        '"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}', bytes(4))
+    s["valid_realistic_names"] = valid([
+        ("model.embed_tokens.weight", "BF16", [4, 2]),
+        ("model.layers.0.self_attn.q_proj.weight", "BF16", [2, 2]),
+        ("model.layers.0.mlp.down_proj.weight", "BF16", [2, 2]),
+        ("model.norm.weight", "F32", [2]),
+    ], {"format": "pt"})
+    for group in (["BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3"],
+                  ["F8_E8M0", "F8_E4M3FNUZ", "F8_E5M2FNUZ", "I16", "U16"],
+                  ["F16", "BF16", "I32", "U32", "F32"],
+                  ["C64", "F64", "I64", "U64"]):
+        s["valid_dtypes_" + "_".join(d.lower() for d in group[:2])] = valid(
+            [(f"t{i}", d, [2]) for i, d in enumerate(group)])
+
+    # --- rules 1-2: the length prefix --------------------------------------------------------
+    s["bad_too_small"] = b"\x02\0\0\0\0\0"
+    s["bad_too_large"] = struct.pack("<Q", 100_000_001) + b"{}"
+    s["bad_length_past_end"] = raw("{}", length=64)
+    s["bad_length_overflow"] = raw("{}", length=2**64 - 1)
+    s["bad_length_zero"] = raw("", b"{}")
+
+    # --- rule 3: UTF-8 and JSON ----------------------------------------------------------------
+    s["bad_utf8"] = raw(b'{"\xff":{}}')
+    s["bad_utf8_overlong"] = raw(b'{"\xc0\xaf":1}')
+    s["bad_utf8_surrogate"] = raw(b'{"\xed\xa0\x80":1}')
+    s["bad_not_object"] = raw("[]")
+    s["bad_not_json"] = raw("{\"a\":")
+    s["bad_trailing_chars"] = raw("{} x")
+    s["bad_nested_deep"] = header_only(
+        {"t": {"dtype": "U8", "shape": [1], "data_offsets": [0, 1],
+               "x": json.loads("[" * 130 + "]" * 130)}}, 1)
+    s["bad_duplicate_tensor"] = raw(
+        '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},'
+        '"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', bytes(2))
+    s["bad_duplicate_field"] = raw('{"a":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+                                   b"\0")
+    s["bad_duplicate_metadata_key"] = raw('{"__metadata__":{"k":"a","k":"b"}}')
+    s["bad_unknown_dtype"] = header_only({"a": tensor("F128", [1], 0, 16)}, 16)
+
+    # --- rule 4: schema ------------------------------------------------------------------------
+    s["bad_metadata_not_string"] = header_only({"__metadata__": {"k": 1}})
+    s["bad_metadata_array"] = header_only({"__metadata__": ["k"]})
+    s["bad_tensor_not_object"] = header_only({"a": [1]})
+    s["bad_missing_shape"] = header_only({"a": {"dtype": "U8", "data_offsets": [0, 1]}}, 1)
+    s["bad_negative_dim"] = header_only({"a": tensor("U8", [-1], 0, 1)}, 1)
+    s["bad_float_dim"] = header_only({"a": tensor("U8", [1.5], 0, 1)}, 1)
+    s["bad_three_offsets"] = raw('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1,2]}}', b"\0")
+    s["bad_one_offset"] = raw('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0]}}', b"\0")
+
+    # --- rules 5-6: offsets and sizes ------------------------------------------------------------
+    s["bad_gap"] = header_only({"a": tensor("U8", [1], 0, 1), "b": tensor("U8", [1], 2, 3)}, 3)
+    s["bad_overlap"] = header_only({"a": tensor("U8", [2], 0, 2), "b": tensor("U8", [2], 1, 3)}, 3)
+    s["bad_backwards"] = header_only({"a": tensor("U8", [0], 0, 0), "b": tensor("U8", [1], 1, 0)}, 1)
+    s["bad_not_from_zero"] = header_only({"a": tensor("U8", [1], 1, 2)}, 2)
+    s["bad_elements_overflow"] = header_only({"a": tensor("U8", [2**32, 2**32], 0, 1)}, 1)
+    s["bad_bits_overflow"] = header_only({"a": tensor("U64", [2**62], 0, 1)}, 1)
+    s["bad_u64_max_offset"] = header_only({"a": tensor("U8", [1], 0, 2**64 - 1)}, 1)
+    s["bad_misaligned_f4"] = header_only({"a": tensor("F4", [3], 0, 1)}, 1)
+    s["bad_size_mismatch"] = header_only({"a": tensor("F32", [2], 0, 4)}, 4)
+    s["bad_trailing_data"] = header_only({"a": tensor("U8", [1], 0, 1)}, 2)
+    s["bad_truncated_data"] = header_only({"a": tensor("U8", [4], 0, 4)}, 3)
+    return s
+
+
+def main():
+    out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
+                       pathlib.Path(__file__).resolve().parent / "corpus" / "parse_header")
+    out.mkdir(parents=True, exist_ok=True)
+    generated = seeds()
+    for stale in out.glob("*"):  # keep fuzzing regressions, drop seeds this script no longer makes
+        if stale.is_file() and not stale.name.startswith(("fuzz-", "crash-", "regress-")) \
+                and stale.name not in generated:
+            stale.unlink()
+    for name, data in sorted(generated.items()):
+        assert len(data) < 4096, f"{name}: {len(data)} bytes, seeds must stay under 4 KiB"
+        (out / name).write_bytes(data)
+    total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
+    assert total < 200 * 1024, f"corpus is {total} bytes, keep it under 200 KiB"
+    print(f"wrote {len(generated)} seeds to {out} ({total} bytes in the directory)")
+
+
+if __name__ == "__main__":
+    main()
