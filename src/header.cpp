@@ -67,11 +67,14 @@ std::uint64_t TensorInfo::elements() const noexcept {
   return count;
 }
 
-Header parse_header(std::span<const std::byte> file) { return parse_header(file, file.size()); }
+Header parse_header(std::span<const std::byte> file) {
+  return parse_header(file, file.size());
+}
 
 std::uint64_t parse_header_length(std::span<const std::byte> prefix, std::uint64_t file_size) {
-  STLOAD_EXPECT(file_size >= kLengthPrefix, ErrorCode::HeaderTooSmall,
-                "file of " + std::to_string(file_size) + " bytes is shorter than the 8-byte header length");
+  STLOAD_EXPECT(
+      file_size >= kLengthPrefix, ErrorCode::HeaderTooSmall,
+      "file of " + std::to_string(file_size) + " bytes is shorter than the 8-byte header length");
   STLOAD_EXPECT(prefix.size() >= kLengthPrefix, ErrorCode::InvalidArgument,
                 "parse_header_length needs the file's first 8 bytes");
   const std::uint64_t n = read_u64_le(prefix.data());
@@ -90,14 +93,16 @@ Header parse_header(std::span<const std::byte> prefix, std::uint64_t file_size) 
   header.header_size = parse_header_length(prefix, file_size);
   header.data_offset = kLengthPrefix + header.header_size;  // cannot overflow after the limit check
   STLOAD_EXPECT(header.data_offset <= prefix.size(), ErrorCode::InvalidArgument,
-                "parse_header was given " + std::to_string(prefix.size()) + " bytes, the header needs " +
-                    std::to_string(header.data_offset));
+                "parse_header was given " + std::to_string(prefix.size()) +
+                    " bytes, the header needs " + std::to_string(header.data_offset));
 
   // Rule 3 and 4: UTF-8, then the JSON schema.
   const std::string_view json(reinterpret_cast<const char*>(prefix.data() + kLengthPrefix),
                               header.header_size);
-  STLOAD_EXPECT(detail::is_valid_utf8(json.data(), json.size()), ErrorCode::InvalidHeader,
-                "header bytes 8.." + std::to_string(header.data_offset) + " are not valid UTF-8");
+  const std::size_t bad_utf8 = detail::first_invalid_utf8(json.data(), json.size());
+  STLOAD_EXPECT(bad_utf8 == json.size(), ErrorCode::InvalidHeader,
+                "header is not valid UTF-8: ill-formed sequence at file offset " +
+                    std::to_string(kLengthPrefix + bad_utf8));
   detail::parse_header_json(json, kLengthPrefix, header);
 
   // Rule 5 and 6: offsets tile the data section exactly.
