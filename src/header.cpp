@@ -99,8 +99,10 @@ Header parse_header(std::span<const std::byte> prefix, std::uint64_t file_size) 
   // Rule 3 and 4: UTF-8, then the JSON schema.
   const std::string_view json(reinterpret_cast<const char*>(prefix.data() + kLengthPrefix),
                               header.header_size);
-  STLOAD_EXPECT(detail::is_valid_utf8(json.data(), json.size()), ErrorCode::InvalidHeader,
-                "header bytes 8.." + std::to_string(header.data_offset) + " are not valid UTF-8");
+  const std::size_t bad_utf8 = detail::first_invalid_utf8(json.data(), json.size());
+  STLOAD_EXPECT(bad_utf8 == json.size(), ErrorCode::InvalidHeader,
+                "header is not valid UTF-8: ill-formed sequence at file offset " +
+                    std::to_string(kLengthPrefix + bad_utf8));
   detail::parse_header_json(json, kLengthPrefix, header);
 
   // Rule 5 and 6: offsets tile the data section exactly.

@@ -1,7 +1,10 @@
 #include "detail/header_json.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "detail/check.hpp"
@@ -17,6 +20,9 @@ enum class State { Start, Root, Tensor, Shape, Offsets, Metadata, Skip, Done };
 enum class Field { None, Dtype, Shape, Offsets, Unknown };
 enum : unsigned { kSeenDtype = 1U, kSeenShape = 2U, kSeenOffsets = 4U };
 
+constexpr const char* kLoneSurrogate =
+    "a \\u escape decodes to a lone surrogate, which is not UTF-8";
+
 class HeaderHandler {
  public:
   explicit HeaderHandler(Header& out) : out_(out) {}
@@ -31,30 +37,38 @@ class HeaderHandler {
     return scalar("null");
   }
   bool Bool(bool /*unused*/) { return scalar("a boolean"); }
-  bool Int(int /*unused*/) { return scalar("a negative integer"); }
-  bool Int64(std::int64_t /*unused*/) { return scalar("a negative integer"); }
-  bool Double(double /*unused*/) { return scalar("a non-integer or out-of-range number"); }
-  bool RawNumber(const char* /*unused*/, SizeType /*unused*/, bool /*unused*/) {
-    return scalar("a number");
-  }
-  bool Uint(unsigned value) { return Uint64(value); }
+  // Numbers all arrive in RawNumber (kParseNumbersAsStringsFlag); the Handler concept wants these.
+  bool Int(int /*unused*/) { return scalar("a number"); }
+  bool Int64(std::int64_t /*unused*/) { return scalar("a number"); }
+  bool Uint(unsigned /*unused*/) { return scalar("a number"); }
+  bool Uint64(std::uint64_t /*unused*/) { return scalar("a number"); }
+  bool Double(double /*unused*/) { return scalar("a number"); }
 
-  bool Uint64(std::uint64_t value) {
-    switch (state_) {
-      case State::Shape:
-        current_.shape.push_back(value);
-        return true;
-      case State::Offsets:
-        if (offsets_count_ >= 2) return fail("'data_offsets' must hold exactly 2 integers");
-        (offsets_count_ == 0 ? current_.begin : current_.end) = value;
-        ++offsets_count_;
-        return true;
-      default:
-        return scalar("an integer");
+  // A number's text, already checked by RapidJSON to be JSON number syntax. Only shape and
+  // data_offsets read numbers, and they take decimal u64 only: no sign (not even -0), no fraction
+  // or exponent (not even 4.0 or 4e0, as serde_json refuses them for a u64), nothing past 2^64 - 1.
+  bool RawNumber(const char* str, SizeType length, bool /*copy*/) {
+    if (state_ != State::Shape && state_ != State::Offsets) return scalar("a number");
+    const std::string_view text(str, length);
+    if (text.starts_with('-')) return wrong_type("a negative number");
+    if (text.find_first_of(".eE") != std::string_view::npos) return wrong_type("a non-integer");
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size()) {
+      return wrong_type("a number beyond 64 bits");
     }
+    if (state_ == State::Shape) {
+      current_.shape.push_back(value);
+      return true;
+    }
+    if (offsets_count_ >= 2) return fail("'data_offsets' must hold exactly 2 integers");
+    (offsets_count_ == 0 ? current_.begin : current_.end) = value;
+    ++offsets_count_;
+    return true;
   }
 
   bool String(const char* str, SizeType length, bool /*copy*/) {
+    if (!is_decoded_string_utf8(str, length)) return fail(kLoneSurrogate);
     const std::string_view value(str, length);
     if (state_ == State::Tensor && field_ == Field::Dtype) {
       const auto dtype = dtype_from_string(value);
@@ -86,6 +100,7 @@ class HeaderHandler {
           current_.name = std::move(key_);
           seen_ = 0;
           offsets_count_ = 0;
+          unknown_keys_.clear();
           state_ = State::Tensor;
         }
         return true;
@@ -109,6 +124,7 @@ class HeaderHandler {
   }
 
   bool Key(const char* str, SizeType length, bool /*copy*/) {
+    if (!is_decoded_string_utf8(str, length)) return fail(kLoneSurrogate);
     const std::string_view key(str, length);
     switch (state_) {
       case State::Root:
@@ -163,9 +179,10 @@ class HeaderHandler {
  private:
   bool fail(std::string message) {
     if (error_.empty()) {
-      error_ = state_ == State::Tensor || state_ == State::Shape || state_ == State::Offsets
-                   ? "tensor '" + current_.name + "': " + std::move(message)
-                   : std::move(message);
+      const bool in_tensor = state_ == State::Tensor || state_ == State::Shape ||
+                             state_ == State::Offsets || state_ == State::Skip;
+      error_ =
+          in_tensor ? "tensor '" + current_.name + "': " + std::move(message) : std::move(message);
     }
     return false;
   }
@@ -196,30 +213,40 @@ class HeaderHandler {
 
   bool wrong_type(const char* what) {
     switch (state_) {
-      case State::Start: return fail("the header is not a JSON object");
+      case State::Start:
+        return fail("the header is not a JSON object");
       case State::Root:
         return fail(pending_metadata_ ? std::string("__metadata__ must be an object, found ") + what
                                       : "tensor '" + key_ + "' must be an object, found " + what);
       case State::Metadata:
-        return fail("__metadata__ value of '" + metadata_key_ + "' must be a string, found " + what);
-      case State::Shape: return fail(std::string("'shape' must hold non-negative integers, found ") + what);
+        return fail("__metadata__ value of '" + metadata_key_ + "' must be a string, found " +
+                    what);
+      case State::Shape:
+        return fail(std::string("'shape' must hold non-negative integers, found ") + what);
       case State::Offsets:
         return fail(std::string("'data_offsets' must hold non-negative integers, found ") + what);
-      case State::Tensor: return fail(std::string("field '") + field_name() + "' has the wrong type: " + what);
-      default: return fail(std::string("unexpected ") + what);
+      case State::Tensor:
+        return fail(std::string("field '") + field_name() + "' has the wrong type: " + what);
+      default:
+        return fail(std::string("unexpected ") + what);
     }
   }
 
   [[nodiscard]] const char* field_name() const {
     switch (field_) {
-      case Field::Dtype: return "dtype";
-      case Field::Shape: return "shape";
-      case Field::Offsets: return "data_offsets";
-      default: return "?";
+      case Field::Dtype:
+        return "dtype";
+      case Field::Shape:
+        return "shape";
+      case Field::Offsets:
+        return "data_offsets";
+      default:
+        return "?";
     }
   }
 
   bool tensor_field(std::string_view key) {
+    field_ = Field::Unknown;  // until the key proves to be one of the three
     unsigned bit = 0;
     if (key == "dtype") {
       field_ = Field::Dtype;
@@ -231,7 +258,10 @@ class HeaderHandler {
       field_ = Field::Offsets;
       bit = kSeenOffsets;
     } else {
-      field_ = Field::Unknown;  // ignored, as the reference reader ignores unknown fields
+      // Ignored, as the reference reader ignores unknown fields; but still a key of this object.
+      if (!unknown_keys_.emplace(key).second) {
+        return fail("duplicate key '" + std::string(key) + "'");
+      }
       return true;
     }
     if ((seen_ & bit) != 0) return fail("duplicate key '" + std::string(key) + "'");
@@ -266,6 +296,7 @@ class HeaderHandler {
   std::string key_;
   std::string metadata_key_;
   TensorInfo current_;
+  std::set<std::string, std::less<>> unknown_keys_;  // of the current tensor; usually none
   std::string error_;
 };
 
@@ -287,7 +318,8 @@ void parse_header_json(std::string_view json, std::uint64_t json_file_offset, He
   rapidjson::Reader reader;
   const rapidjson::ParseResult result = reader.Parse<kUntrustedParseFlags>(stream, handler);
   if (!result) {
-    const std::string where = " at file offset " + std::to_string(json_file_offset + result.Offset());
+    const std::string where =
+        " at file offset " + std::to_string(json_file_offset + result.Offset());
     STLOAD_FAIL(ErrorCode::InvalidHeaderDeserialization,
                 (handler.error().empty() ? std::string(rapidjson::GetParseError_En(result.Code()))
                                          : handler.error()) +

@@ -1,5 +1,7 @@
 #include "detail/rapidjson.hpp"
 
+#include <cstring>
+
 #include <rapidjson/encodings.h>
 
 namespace stload::detail {
@@ -10,13 +12,22 @@ struct DiscardingStream {
 };
 }  // namespace
 
-bool is_valid_utf8(const char* data, std::size_t size) {
+std::size_t first_invalid_utf8(const char* data, std::size_t size) {
   rapidjson::MemoryStream stream(data, size);
   DiscardingStream sink;
   while (stream.Tell() < size) {
-    if (!rapidjson::UTF8<>::Validate(stream, sink)) return false;
+    const std::size_t start = stream.Tell();
+    if (!rapidjson::UTF8<>::Validate(stream, sink)) return start;
   }
-  return true;
+  return size;
+}
+
+bool is_valid_utf8(const char* data, std::size_t size) {
+  return first_invalid_utf8(data, size) == size;
+}
+
+bool is_decoded_string_utf8(const char* data, std::size_t size) {
+  return std::memchr(data, 0xED, size) == nullptr || is_valid_utf8(data, size);
 }
 
 bool is_json_whitespace(const char* data, std::size_t size) noexcept {
