@@ -54,14 +54,12 @@ std::filesystem::path checked_shard_path(const std::filesystem::path& index,
 // distinguishable from a string (with kParseNumbersAsStringsFlag a DOM would store both as text).
 class IndexHandler {
  public:
-  struct Entry {
-    std::string tensor;
-    std::string shard;
-  };
-
   [[nodiscard]] const std::string& error() const { return error_; }
   [[nodiscard]] bool saw_weight_map() const { return saw_weight_map_; }
-  [[nodiscard]] std::vector<Entry>& entries() { return entries_; }
+  /// Distinct shard names, in first-mention order, and per shard the tensors mapped to it.
+  [[nodiscard]] std::vector<std::string>& shard_names() { return shard_names_; }
+  [[nodiscard]] std::vector<std::vector<std::string>>& tensors() { return tensors_; }
+  [[nodiscard]] std::size_t entry_count() const { return entry_count_; }
 
   bool Null() { return scalar("null"); }
   bool Bool(bool /*unused*/) { return scalar("a boolean"); }
@@ -77,7 +75,15 @@ class IndexHandler {
   bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
     if (!is_decoded_string_utf8(str, length)) return fail(kLoneSurrogate);
     if (depth_ == 2 && in_weight_map_) {
-      entries_.push_back(Entry{std::move(key_), std::string(str, length)});
+      // Each shard name is kept once: a million entries naming four files cost four names.
+      const auto [slot, inserted] =
+          slot_of_shard_.try_emplace(std::string(str, length), shard_names_.size());
+      if (inserted) {
+        shard_names_.push_back(slot->first);
+        tensors_.emplace_back();
+      }
+      tensors_[slot->second].push_back(std::move(key_));
+      ++entry_count_;
       return true;
     }
     return scalar("a string");
@@ -151,7 +157,10 @@ class IndexHandler {
   bool saw_weight_map_ = false;
   std::vector<std::string> top_keys_;  // a handful: weight_map, metadata
   std::string key_;
-  std::vector<Entry> entries_;
+  std::unordered_map<std::string, std::size_t> slot_of_shard_;
+  std::vector<std::string> shard_names_;
+  std::vector<std::vector<std::string>> tensors_;
+  std::size_t entry_count_ = 0;
   std::string error_;
 };
 
@@ -183,13 +192,13 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
       index_path.string() + ": trailing characters at offset " + std::to_string(stream.Tell()));
   STLOAD_EXPECT(handler.saw_weight_map(), ErrorCode::InvalidIndex,
                 index_path.string() + ": no 'weight_map' object");
-  std::vector<IndexHandler::Entry>& entries = handler.entries();
-  STLOAD_EXPECT(!entries.empty(), ErrorCode::InvalidIndex,
+  STLOAD_EXPECT(handler.entry_count() != 0, ErrorCode::InvalidIndex,
                 index_path.string() + ": weight_map is empty");
   {
     std::vector<std::string_view> names;
-    names.reserve(entries.size());
-    for (const auto& entry : entries) names.emplace_back(entry.tensor);
+    names.reserve(handler.entry_count());
+    for (const auto& shard : handler.tensors())
+      names.insert(names.end(), shard.begin(), shard.end());
     std::sort(names.begin(), names.end());
     const auto dup = std::adjacent_find(names.begin(), names.end());
     STLOAD_EXPECT(
@@ -204,16 +213,10 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   STLOAD_EXPECT(!ec, ErrorCode::Io, index_path.string() + ": " + ec.message());
   const std::filesystem::path directory = canonical_index.parent_path();
   ShardIndex index;
-  std::unordered_map<std::string, std::size_t> shard_of_name;  // file name -> shard slot
-  for (auto& entry : entries) {
-    auto [slot, inserted] = shard_of_name.try_emplace(entry.shard, index.shards.size());
-    if (inserted) {
-      index.shards.push_back(checked_shard_path(index_path, directory, entry.shard));
-      index.tensors.emplace_back();
-    }
-    index.tensors[slot->second].push_back(std::move(entry.tensor));
+  for (const std::string& name : handler.shard_names()) {
+    index.shards.push_back(checked_shard_path(index_path, directory, name));
   }
-  entries = {};
+  index.tensors = std::move(handler.tensors());
   // Shards in file-name order, as a directory without an index would list them; sorted, two names
   // for one file (e.g. "a.safetensors" and "./a.safetensors", which would load it twice) are
   // adjacent.
