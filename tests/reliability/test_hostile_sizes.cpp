@@ -22,6 +22,7 @@ namespace stload {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::kRssIsOurs;
 using testing::peak_rss_growth;
 using testing::TempDir;
 
@@ -96,20 +97,6 @@ void report(const char* what, std::uint64_t input_bytes, const Measured& m) {
 // header buffer itself. Seven times the input leaves room for allocator rounding, not for a
 // second copy of every record or a DOM of the whole JSON.
 constexpr std::uint64_t kGrowthPerInputByte = 7;
-
-// AddressSanitizer's redzones and its quarantine of freed blocks (up to 256 MB) are resident
-// memory of the tool, not of the code under test: the bound is asserted only without it.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kRssIsOurs = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kRssIsOurs = false;
-#else
-constexpr bool kRssIsOurs = true;
-#endif
-#else
-constexpr bool kRssIsOurs = true;
-#endif
 
 void expect_bounded(const Measured& m, std::uint64_t input_bytes) {
   if (!kRssIsOurs) return;
