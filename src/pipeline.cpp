@@ -1,5 +1,7 @@
 #include "pipeline.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -35,12 +37,18 @@ class Pipeline {
     figures.peak_rss_anon_bytes = rss_anon_bytes();
     peak_rss_ = figures.peak_rss_anon_bytes;
     size_ring();
+    prepare_files();
     std::unique_ptr<Buffer> staging;
     if (slots_ > 0) {
       staging = engine_.allocate_staging(slots_ * slot_bytes_);
       staging_ = staging->data();
       figures.staging_bytes = staging->size();
-      engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      try {
+        engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      } catch (...) {
+        engine_.end();  // streams or events made before the failure
+        throw;
+      }
     }
     const auto start = std::chrono::steady_clock::now();
     {
@@ -57,6 +65,26 @@ class Pipeline {
   }
 
  private:
+  // A file that shrank since it was opened fails here, cleanly, naming the file: read from the
+  // mapping it would kill the process with SIGBUS. (A file truncated while the load runs is caught
+  // by pread; ReadMethod::Mmap cannot guard against that.) Opening read headers with readahead
+  // off; streaming the data wants it on.
+  void prepare_files() const {
+    for (std::size_t f = 0; f < file_total_.size(); ++f) {
+      if (file_total_[f] == 0) continue;
+      const FileInfo& info = checkpoint_.files[f];
+      const MappedFile& mapping = checkpoint_.mappings[f];
+      struct stat now {};
+      STLOAD_EXPECT(::fstat(mapping.fd(), &now) == 0, ErrorCode::Io,
+                    errno_message(info.path.string() + ": fstat"));
+      STLOAD_EXPECT(static_cast<std::uint64_t>(now.st_size) >= info.size, ErrorCode::Io,
+                    info.path.string() + ": the file is " + std::to_string(now.st_size) +
+                        " bytes, but was " + std::to_string(info.size) +
+                        " when the checkpoint was opened (truncated?)");
+      mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
+    }
+  }
+
   // Slots hold one chunk each; every reader owns the slots congruent to it, so slots never pass
   // between threads and a reader waits only on its own copies.
   void size_ring() {
@@ -160,16 +188,21 @@ class Pipeline {
       const Piece& piece = plan_.pieces[p];
       file_done_[piece.file] += piece.bytes;
       bytes_done_ += piece.bytes;
-      progress.file = piece.file;
+      progress.file = piece.file;  // every piece of a chunk is from one file
     }
-    if (!options_.progress) return;
+    // Once the load is cancelled or failed the caller hears nothing more: the stop flag is read
+    // and (on cancel) set under the lock, so no other reader can call back in between.
+    if (!options_.progress || stop_.load()) return;
     progress.bytes_done = bytes_done_;
     progress.bytes_total = plan_.tensor_bytes;
     progress.file_bytes_done = file_done_[progress.file];
     progress.file_bytes_total = file_total_[progress.file];
-    STLOAD_EXPECT(options_.progress(progress), ErrorCode::Cancelled,
-                  "load cancelled by the progress callback after " + std::to_string(bytes_done_) +
-                      " of " + std::to_string(plan_.tensor_bytes) + " bytes");
+    if (!options_.progress(progress)) {
+      stop_.store(true);
+      STLOAD_FAIL(ErrorCode::Cancelled, "load cancelled by the progress callback after " +
+                                            std::to_string(bytes_done_) + " of " +
+                                            std::to_string(plan_.tensor_bytes) + " bytes");
+    }
   }
 
   void fail(std::exception_ptr error) noexcept {
@@ -202,6 +235,13 @@ class Pipeline {
 };
 
 }  // namespace
+
+void check_pipeline_options(const LoadOptions& options) {
+  STLOAD_EXPECT(options.staging_bytes >= options.chunk_bytes, ErrorCode::InvalidArgument,
+                "staging budget of " + std::to_string(options.staging_bytes) +
+                    " bytes is smaller than one chunk of " + std::to_string(options.chunk_bytes) +
+                    " (raise the budget or lower the chunk size)");
+}
 
 PipelineFigures run_pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
                              std::vector<std::unique_ptr<Buffer>>& arenas, CopyEngine& engine,

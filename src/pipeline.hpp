@@ -17,6 +17,11 @@ struct PipelineFigures {
   double copy_seconds = 0;
 };
 
+/// Checks the options the pipeline depends on, so a bad one fails before anything is allocated:
+/// the staging budget must hold one chunk (checked in every mode, so that whether a load is
+/// valid does not depend on which arenas happen to be written directly). Throws InvalidArgument.
+void check_pipeline_options(const LoadOptions& options);
+
 /// Runs every chunk of `plan` into `arenas` (parallel to plan.arenas). On any failure it stops the
 /// readers, waits for copies in flight, releases the staging ring and rethrows one Error.
 PipelineFigures run_pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
