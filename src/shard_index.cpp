@@ -207,11 +207,14 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   }
 
   std::error_code ec;
-  const std::filesystem::path canonical_index = std::filesystem::canonical(index_path, ec);
+  // The directory the index is in, as named: an index that is a symlink (as in a Hugging Face
+  // cache snapshot) still describes the shards beside the link, not beside its target.
+  const std::filesystem::path absolute_index = std::filesystem::absolute(index_path, ec);
+  std::filesystem::path directory;
+  if (!ec) directory = std::filesystem::canonical(absolute_index.parent_path(), ec);
   STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
                 index_path.string() + ": " + ec.message());
   STLOAD_EXPECT(!ec, ErrorCode::Io, index_path.string() + ": " + ec.message());
-  const std::filesystem::path directory = canonical_index.parent_path();
   ShardIndex index;
   for (const std::string& name : handler.shard_names()) {
     index.shards.push_back(checked_shard_path(index_path, directory, name));

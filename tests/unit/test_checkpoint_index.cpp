@@ -205,6 +205,18 @@ TEST_F(CheckpointIndex, symlink_to_a_file_inside_the_directory_is_accepted) {
       std::equal(bytes.begin(), bytes.end(), shard2_[0].data.begin(), shard2_[0].data.end()));
 }
 
+TEST_F(CheckpointIndex, index_that_is_a_symlink_describes_the_shards_beside_the_link) {
+  // A Hugging Face cache snapshot: the index is a link into a blob store, the shards sit beside
+  // the link, not beside its target.
+  TempDir blobs;
+  const fs::path target = blobs.write_text("index-blob", index_json(standard_map(), 14));
+  fs::create_symlink(target, dir_.path() / kIndex);
+  const Checkpoint ckpt = Checkpoint::open(dir_.path() / kIndex);
+  ASSERT_EQ(ckpt.files().size(), 2U);
+  EXPECT_EQ(ckpt.files()[0].path, canonical_shard(kShard1));
+  EXPECT_EQ(ckpt.files()[1].path, canonical_shard(kShard2));
+}
+
 TEST_F(CheckpointIndex, two_names_for_one_file_are_invalid_index) {
   const fs::path index = write_index({{"a", kShard1}, {"b", "./" + kShard1}, {"c", kShard2}});
   EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
