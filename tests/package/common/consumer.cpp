@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     options.engine = stload::EngineKind::Cpu;
     const stload::LoadedModel model = stload::load(checkpoint, options);
     if (model.size() != checkpoint.tensors().size() || model.size() != generated.tensors) {
-      std::fprintf(stderr, "loaded %zu of %zu tensors\n", model.size(), checkpoint.tensors().size());
+      std::fprintf(stderr, "loaded %zu of %zu tensors\n", model.size(),
+                   checkpoint.tensors().size());
       return 1;
     }
     std::vector<std::byte> bytes;
