@@ -35,8 +35,15 @@ set(STLOAD_PC_LIBS_PRIVATE "-pthread")
 if(STLOAD_HAVE_CUDA)
   string(APPEND STLOAD_PC_LIBS_PRIVATE " -L${CUDAToolkit_LIBRARY_DIR} -lcudart_static -ldl -lrt")
 endif()
-# Absolute install dirs are kept as given; relative ones hang off ${prefix}, keeping the file
-# relocatable.
+# Relocatable: ${prefix} is found from the .pc file's own place, so `cmake --install --prefix X`
+# works whatever CMAKE_INSTALL_PREFIX was at configure time. Absolute install dirs stay as given.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(STLOAD_PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+else()
+  file(RELATIVE_PATH _stload_up "/root/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/root")
+  string(REGEX REPLACE "/$" "" _stload_up "${_stload_up}")
+  set(STLOAD_PC_PREFIX "\${pcfiledir}/${_stload_up}")
+endif()
 foreach(dir IN ITEMS LIBDIR INCLUDEDIR)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_${dir}}")
     set(STLOAD_PC_${dir} "${CMAKE_INSTALL_${dir}}")

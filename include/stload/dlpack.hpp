@@ -23,15 +23,19 @@
 // DLPack 1.1 added the sub-byte and float8 type codes; older headers (Debian ships 0.6) lack them.
 #if defined(DLPACK_MAJOR_VERSION) && defined(DLPACK_MINOR_VERSION) && \
     (DLPACK_MAJOR_VERSION > 1 || (DLPACK_MAJOR_VERSION == 1 && DLPACK_MINOR_VERSION >= 1))
+/// @brief 1 when <dlpack/dlpack.h> has the float8/float6/float4 codes (DLPack >= 1.1).
 #define STLOAD_DLPACK_HAS_FLOAT8 1
 #else
+/// @brief 0: this <dlpack/dlpack.h> predates the float8/float6/float4 codes (DLPack 1.1).
 #define STLOAD_DLPACK_HAS_FLOAT8 0
 #endif
 // kDLBool arrived in DLPack 0.8.
 #if (defined(DLPACK_MAJOR_VERSION) && DLPACK_MAJOR_VERSION >= 1) || \
     (defined(DLPACK_VERSION) && DLPACK_VERSION >= 80)
+/// @brief 1 when <dlpack/dlpack.h> has kDLBool (DLPack >= 0.8).
 #define STLOAD_DLPACK_HAS_BOOL 1
 #else
+/// @brief 0: this <dlpack/dlpack.h> predates kDLBool (DLPack 0.8).
 #define STLOAD_DLPACK_HAS_BOOL 0
 #endif
 
@@ -116,9 +120,9 @@ namespace detail {
 /// @brief What an exported DLManagedTensor owns: a share of the model, so the arena outlives the
 /// model object, and the shape array DLTensor points into.
 struct DlpackContext {
-  LoadedModel model;
-  std::vector<std::int64_t> shape;
-  DLManagedTensor managed{};
+  LoadedModel model;                ///< a share of the arenas
+  std::vector<std::int64_t> shape;  ///< DLTensor::shape points here
+  DLManagedTensor managed{};        ///< what the consumer receives
 };
 }  // namespace detail
 

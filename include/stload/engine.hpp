@@ -19,7 +19,9 @@ class Buffer {
   virtual ~Buffer() = default;
   /// @brief First byte (a device pointer for GPU arenas); nullptr for a zero-byte buffer.
   [[nodiscard]] virtual std::byte* data() const noexcept = 0;
+  /// @brief Size in bytes.
   [[nodiscard]] virtual std::uint64_t size() const noexcept = 0;
+  /// @brief Where the memory is (cpu:0 for staging).
   [[nodiscard]] virtual Device device() const noexcept = 0;
 };
 

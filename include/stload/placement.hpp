@@ -26,6 +26,7 @@ struct Device {
   static Device parse(std::string_view text);
   /// @brief "cpu:0", "cuda:1", ...
   [[nodiscard]] std::string to_string() const;
+  /// @brief Orders by kind, then index (cpu before cuda).
   friend auto operator<=>(const Device&, const Device&) = default;
 };
 

@@ -189,6 +189,8 @@ size_t stload_model_tensor_count(const stload_model* model);
 
 /**
  * @brief Describes tensor `index` (checkpoint order).
+ * @param model a loaded model
+ * @param index from 0 to stload_model_tensor_count() - 1
  * @param[out] out the description; its pointers live as long as the model
  * @return ::STLOAD_ERROR_INVALID_ARGUMENT for an index out of range
  */
@@ -196,13 +198,19 @@ stload_status stload_model_tensor(const stload_model* model, size_t index, stloa
 
 /**
  * @brief Describes the tensor called `name`.
+ * @param model a loaded model
+ * @param name the tensor's name
+ * @param[out] out the description; its pointers live as long as the model
  * @return ::STLOAD_ERROR_TENSOR_NOT_FOUND when no such tensor was loaded
  */
 stload_status stload_model_find(const stload_model* model, const char* name, stload_tensor* out);
 
 /**
  * @brief Copies the tensor called `name` back to host memory.
- * @param out `bytes` bytes of host memory; `bytes` must equal the tensor's size
+ * @param model a loaded model
+ * @param name the tensor's name
+ * @param out `bytes` bytes of host memory
+ * @param bytes must equal the tensor's size
  */
 stload_status stload_model_read(const stload_model* model, const char* name, void* out,
                                 uint64_t bytes);
@@ -210,6 +218,8 @@ stload_status stload_model_read(const stload_model* model, const char* name, voi
 /**
  * @brief Exports the tensor called `name` as a DLPack tensor, without a copy. The tensor keeps the
  * model's memory alive: the model may be freed first.
+ * @param model a loaded model
+ * @param name the tensor's name
  * @param[out] out call `(*out)->deleter(*out)` exactly once when done
  * @return ::STLOAD_ERROR_INVALID_ARGUMENT for a dtype this DLPack version cannot express
  */
