@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("STLOAD_TEST_NO_TORCH") == "1":
+    # Behave as a machine without torch: `import torch` fails, find_spec finds nothing.
+    sys.modules["torch"] = None  # type: ignore[assignment]
 
 from st_files import NO_REFERENCE, every_dtype, model_like, write_safetensors
 
