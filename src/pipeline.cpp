@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cpu/guarded_copy.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "detail/nvtx.hpp"
@@ -200,7 +201,9 @@ class Pipeline {
     STLOAD_EXPECT(offset + bytes <= mapping.size(), ErrorCode::Io,
                   mapping.path().string() + ": range at offset " + std::to_string(offset) +
                       " is past the end of the mapping");
-    std::memcpy(out, mapping.bytes().data() + offset, bytes);
+    STLOAD_EXPECT(guarded_copy(out, mapping.bytes().data() + offset, bytes), ErrorCode::Io,
+                  mapping.path().string() + ": range at offset " + std::to_string(offset) +
+                      " vanished while being read (file truncated?)");
   }
 
   void report(const Chunk& chunk) {
