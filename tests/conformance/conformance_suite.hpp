@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "conformance/conformance_support.hpp"
-#include "conformance/counting_engine.hpp"
+#include "support/counting_engine.hpp"
 
 namespace stload::conformance {
 

@@ -1,8 +1,9 @@
 #pragma once
-// A CopyEngine decorator for tests. It wraps a real engine, counts the buffers it hands out that
-// are still alive and the calls the pipeline makes, and can throw at the Nth allocation,
-// copy_async or wait, so that every error path of a load can be checked for leaks: after a failed
-// load, live_buffers() must be 0 and no load may be left open (begin without end).
+// A CopyEngine decorator for tests. It wraps a real engine, counts the buffers and copy sessions it
+// hands out that are still alive and the calls the pipeline makes, and can throw at the Nth
+// allocation, session, copy_async or wait, so that every error path of a load can be checked for
+// leaks: after a failed load, live_buffers() and live_sessions() must be 0. Thread-safe, like the
+// engines it wraps: concurrent loads may share one.
 
 #include <atomic>
 #include <cstddef>
@@ -21,6 +22,7 @@ struct Faults {
   std::size_t allocation = 0;  // allocate_arena and allocate_staging together
   std::size_t copy = 0;
   std::size_t wait = 0;
+  std::size_t session = 0;  // begin()
 };
 
 class CountingEngine final : public CopyEngine {
@@ -32,12 +34,14 @@ class CountingEngine final : public CopyEngine {
   CountingEngine& operator=(const CountingEngine&) = delete;
 
   [[nodiscard]] std::int64_t live_buffers() const noexcept { return live_->load(); }
+  [[nodiscard]] std::int64_t live_sessions() const noexcept { return live_sessions_->load(); }
+  [[nodiscard]] std::size_t sessions() const noexcept { return sessions_.load(); }
   [[nodiscard]] std::size_t allocations() const noexcept { return allocations_.load(); }
   [[nodiscard]] std::size_t copies() const noexcept { return copies_.load(); }
   [[nodiscard]] std::size_t waits() const noexcept { return waits_.load(); }
   [[nodiscard]] std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
-  /// True between begin() and end(): a load that returned must never leave one open.
-  [[nodiscard]] bool open() const noexcept { return open_.load(); }
+  /// True while a session is alive: a load that returned must never leave one open.
+  [[nodiscard]] bool open() const noexcept { return live_sessions() != 0; }
   [[nodiscard]] CopyEngine& inner() const noexcept { return *inner_; }
 
   [[nodiscard]] std::string name() const override { return inner_->name(); }
@@ -59,25 +63,10 @@ class CountingEngine final : public CopyEngine {
     return std::make_unique<Counted>(inner_->allocate_staging(bytes), live_);
   }
 
-  void begin(std::size_t slots, std::size_t streams) override {
-    inner_->begin(slots, streams);
-    open_.store(true);
-  }
-  void copy_async(std::size_t slot, const std::byte* source, Buffer& arena, std::uint64_t offset,
-                  std::uint64_t bytes) override {
-    inject(copies_, faults_.copy, "copy", ErrorCode::Io);
-    inner_->copy_async(slot, source, unwrap(arena), offset, bytes);
-    bytes_copied_.fetch_add(bytes);
-  }
-  // A failing wait throws before waiting, leaving the copy in flight: the pipeline must still
-  // drain it (end()) before it frees the staging memory the copy reads.
-  void wait(std::size_t slot) override {
-    inject(waits_, faults_.wait, "wait", ErrorCode::Io);
-    inner_->wait(slot);
-  }
-  void end() noexcept override {
-    inner_->end();
-    open_.store(false);
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
+                                                   std::size_t streams) override {
+    inject(sessions_, faults_.session, "session", ErrorCode::OutOfMemory);
+    return std::make_unique<Session>(*this, inner_->begin(slots, streams));
   }
   void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
     inner_->read_back(unwrap(arena), offset, out);
@@ -89,6 +78,38 @@ class CountingEngine final : public CopyEngine {
   }
 
  private:
+  // Forwards to the inner engine's session, injecting copy and wait failures. A failing wait
+  // throws before waiting, leaving the copy in flight: the pipeline must still drain it (by
+  // destroying the session) before it frees the staging memory the copy reads.
+  class Session final : public CopySession {
+   public:
+    Session(CountingEngine& engine, std::unique_ptr<CopySession> inner)
+        : engine_(engine), inner_(std::move(inner)), live_(engine.live_sessions_) {
+      live_->fetch_add(1);
+    }
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+    ~Session() override {
+      inner_.reset();
+      live_->fetch_sub(1);
+    }
+    void copy_async(std::size_t slot, const std::byte* source, Buffer& arena, std::uint64_t offset,
+                    std::uint64_t bytes) override {
+      inject(engine_.copies_, engine_.faults_.copy, "copy", ErrorCode::Io);
+      inner_->copy_async(slot, source, unwrap(arena), offset, bytes);
+      engine_.bytes_copied_.fetch_add(bytes);
+    }
+    void wait(std::size_t slot) override {
+      inject(engine_.waits_, engine_.faults_.wait, "wait", ErrorCode::Io);
+      inner_->wait(slot);
+    }
+
+   private:
+    CountingEngine& engine_;
+    std::unique_ptr<CopySession> inner_;
+    std::shared_ptr<std::atomic<std::int64_t>> live_;
+  };
+
   class Counted final : public Buffer {
    public:
     Counted(std::unique_ptr<Buffer> inner, std::shared_ptr<std::atomic<std::int64_t>> live)
@@ -128,7 +149,9 @@ class CountingEngine final : public CopyEngine {
   std::atomic<std::size_t> copies_{0};
   std::atomic<std::size_t> waits_{0};
   std::atomic<std::uint64_t> bytes_copied_{0};
-  std::atomic<bool> open_{false};
+  std::shared_ptr<std::atomic<std::int64_t>> live_sessions_ =
+      std::make_shared<std::atomic<std::int64_t>>(0);
+  std::atomic<std::size_t> sessions_{0};
 };
 
 }  // namespace stload::testing
