@@ -175,7 +175,14 @@ def render(results, json_path, png):
              f"Load average (1 min) {env['loadavg_start'][0]:.1f} at the start, "
              f"{env['loadavg_end'][0]:.1f} at the end (a shared machine: read ratios, not absolutes).",
              f"Command: `python3 bench/compare/{results['command']}`; raw numbers: `{os.path.relpath(json_path, BENCH)}`.",
-             "", f"![GB/s per method]({rel_png})", ""]
+             ""]
+    for earlier in results.get("merged_from", []):
+        lines += [f"Sizes {', '.join(f'{g:g} GiB' for g in earlier['sizes'])} come from the earlier run "
+                  f"{earlier['date']} (`{earlier['command']}`, load average {earlier['loadavg_start'][0]:.1f} → "
+                  f"{earlier['loadavg_end'][0]:.1f}), merged with `--merge`.", ""]
+    if results.get("partial"):
+        lines += ["**Partial run** (stopped before the end): only the sizes and cache states below were measured.", ""]
+    lines += [f"![GB/s per method]({rel_png})", ""]
     for entry in results["sizes"]:
         data = entry["data"]
         for cache in entry["summary"]:

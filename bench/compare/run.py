@@ -459,6 +459,25 @@ def main():
     results = {"schema": 1, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "environment": env,
                "reps": args.reps, "sizes": []}
+    day = datetime.date.today().isoformat()
+    out = Path(args.results_dir) / f"{args.machine or machine_name(env, device)}-{day}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    earlier = json.loads(out.read_text()) if args.merge and out.exists() else None
+
+    def save(results):
+        """Writes the results file; also after every size and cache state, so a stopped run keeps them."""
+        env["loadavg_end"] = list(os.getloadavg())
+        saved = dict(results)
+        if earlier:
+            kept = [e for e in earlier["sizes"] if e["size_gib"] not in sizes]
+            saved["sizes"] = sorted(kept + results["sizes"], key=lambda e: e["size_gib"])
+            saved["merged_from"] = earlier.get("merged_from", []) + [
+                {"date": earlier["date"], "command": earlier["command"], "sizes": [e["size_gib"] for e in kept],
+                 "loadavg_start": earlier["environment"]["loadavg_start"],
+                 "loadavg_end": earlier["environment"]["loadavg_end"]}]
+        out.write_text(json.dumps(saved, indent=1) + "\n")
+        log("wrote", out)
+
     tuned = args.tuned.split() if args.tuned else None
     for size in sizes:
         log(f"generating {size:g} GiB")
@@ -497,23 +516,12 @@ def main():
                     table[m["name"]] = {"n": 0, "skipped": m["skip"]}
             entry[f"ceiling_gbps_{cache}"] = add_ratios(table, methods)
             entry["summary"][cache] = table
+            save({**results, "partial": True, "sizes": results["sizes"] + [entry]})
         entry["loadavg_end"] = list(os.getloadavg())
         results["sizes"].append(entry)
 
-    env["loadavg_end"] = list(os.getloadavg())
-    day = datetime.date.today().isoformat()
-    out = Path(args.results_dir) / f"{args.machine or machine_name(env, device)}-{day}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if args.merge and out.exists():
-        earlier = json.loads(out.read_text())
-        kept = [e for e in earlier["sizes"] if e["size_gib"] not in sizes]
-        results["sizes"] = sorted(kept + results["sizes"], key=lambda e: e["size_gib"])
-        results["merged_from"] = earlier.get("merged_from", []) + [
-            {"date": earlier["date"], "command": earlier["command"], "sizes": [e["size_gib"] for e in kept],
-             "loadavg_start": earlier["environment"]["loadavg_start"],
-             "loadavg_end": earlier["environment"]["loadavg_end"]}]
-    out.write_text(json.dumps(results, indent=1) + "\n")
-    log("wrote", out)
+    results.pop("partial", None)
+    save(results)
     if not args.no_report:
         subprocess.run([sys.executable, str(HERE / "report.py"), str(out)], check=True)
 
