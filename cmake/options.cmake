@@ -5,3 +5,5 @@ option(STLOAD_BUILD_BENCH "Build the C++ benchmarks under bench/" ON)
 option(STLOAD_BUILD_FUZZ "Build libFuzzer targets (needs clang); replay mains are always built" OFF)
 option(STLOAD_WERROR "Treat warnings in stload's own code as errors" ON)
 set(STLOAD_SANITIZE "" CACHE STRING "Sanitizers for every target: '', 'address;undefined' or 'thread'")
+# Install rules by default only when stload is the top-level project (not under add_subdirectory).
+option(STLOAD_INSTALL "Generate stload's install rules" ${PROJECT_IS_TOP_LEVEL})

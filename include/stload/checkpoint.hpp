@@ -30,6 +30,7 @@ struct TensorRecord {
   std::size_t file = 0;      ///< index into Checkpoint::files()
   std::uint64_t offset = 0;  ///< absolute offset of the first byte in that file
 
+  /// @brief The tensor's size in bytes.
   [[nodiscard]] std::uint64_t bytes() const noexcept { return info.bytes(); }
 };
 
@@ -45,8 +46,11 @@ class Checkpoint {
   ///         InvalidIndex for an inconsistent index or a tensor found in two files.
   static Checkpoint open(const std::filesystem::path& path);
 
-  Checkpoint(Checkpoint&&) noexcept;
-  Checkpoint& operator=(Checkpoint&&) noexcept;
+  /// @brief Moves the open files and mappings; `other` is left empty.
+  Checkpoint(Checkpoint&& other) noexcept;
+  /// @brief Closes this checkpoint's files and takes `other`'s.
+  Checkpoint& operator=(Checkpoint&& other) noexcept;
+  /// @brief Unmaps and closes the files.
   ~Checkpoint();
 
   /// @brief The files, in the order tensors() groups them.

@@ -22,8 +22,8 @@ struct GenerateOptions {
 /// @brief What was written.
 struct GeneratedCheckpoint {
   std::filesystem::path path;  ///< the file, or the index.json of a sharded checkpoint
-  std::uint64_t tensors = 0;
-  std::uint64_t bytes = 0;  ///< tensor bytes
+  std::uint64_t tensors = 0;   ///< tensors written
+  std::uint64_t bytes = 0;     ///< tensor bytes
 };
 
 /// @brief Names of the presets.

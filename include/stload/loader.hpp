@@ -19,8 +19,8 @@ namespace stload {
 
 /// @brief Where a load stands; passed to the progress callback after every chunk.
 struct Progress {
-  std::uint64_t bytes_done = 0;
-  std::uint64_t bytes_total = 0;
+  std::uint64_t bytes_done = 0;        ///< tensor bytes copied so far, all files
+  std::uint64_t bytes_total = 0;       ///< tensor bytes of the whole load
   std::size_t file = 0;                ///< the file the last chunk came from
   std::uint64_t file_bytes_done = 0;   ///< of that file
   std::uint64_t file_bytes_total = 0;  ///< of that file
@@ -34,16 +34,18 @@ enum class ReadMethod : std::uint8_t {
 
 /// @brief Knobs of a load; the defaults are the measured best on the machines we have.
 struct LoadOptions {
-  EngineKind engine = EngineKind::Auto;
-  DeviceMap device_map;           ///< default: every tensor on cpu:0 (or cuda:0 when
-                                  ///< the engine is CUDA and the map is left default)
-  bool device_map_given = false;  ///< false: the default above applies
+  EngineKind engine = EngineKind::Auto;  ///< used when load() is given no engine
+  DeviceMap device_map;                  ///< default: every tensor on cpu:0 (or cuda:0 when
+                                         ///< the engine is CUDA and the map is left default)
+  bool device_map_given = false;         ///< true: device_map applies even if default-constructed;
+                                         ///< any map built otherwise applies regardless
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
-  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together
+  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together;
+                                                 ///< at least chunk_bytes, in every mode
   std::uint64_t chunk_bytes = 16ULL << 20U;      ///< one slot; the largest single copy
   std::size_t reader_threads = 2;                ///< threads reading the files
   std::size_t streams = 2;                       ///< copy queues per load (CUDA streams)
-  ReadMethod read_method = ReadMethod::Pread;
+  ReadMethod read_method = ReadMethod::Pread;    ///< how bytes leave the files
   bool direct = true;  ///< write straight into host-addressable arenas, skipping staging
   /// @brief Called after each chunk from a reader thread (serialized); return false to cancel.
   std::function<bool(const Progress&)> progress;
@@ -51,28 +53,31 @@ struct LoadOptions {
 
 /// @brief What a load did.
 struct LoadStats {
-  std::string engine;
-  std::uint64_t tensors = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t chunks = 0;
-  double plan_seconds = 0;      ///< planning
-  double allocate_seconds = 0;  ///< arenas and staging
-  double copy_seconds = 0;      ///< reading and copying, until the last copy completed
-  double total_seconds = 0;
-  std::uint64_t peak_rss_anon_bytes = 0;      ///< peak anonymous RSS of the process during the load
+  std::string engine;                     ///< "cpu" or "cuda"
+  std::uint64_t tensors = 0;              ///< tensors loaded
+  std::uint64_t bytes = 0;                ///< tensor bytes loaded
+  std::uint64_t chunks = 0;               ///< chunks streamed
+  double plan_seconds = 0;                ///< planning
+  double allocate_seconds = 0;            ///< arenas and staging
+  double copy_seconds = 0;                ///< reading and copying, until the last copy completed
+  double total_seconds = 0;               ///< the whole load()
+  std::uint64_t peak_rss_anon_bytes = 0;  ///< peak anonymous RSS of the process during the load
   std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
   std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
+  /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.
   [[nodiscard]] double gigabytes_per_second() const noexcept {
     return copy_seconds > 0 ? static_cast<double>(bytes) / copy_seconds / 1e9 : 0.0;
   }
 };
 
 /// @brief Loads `checkpoint` as `options` say.
+/// @param checkpoint an opened checkpoint; it may be destroyed once load() returns
+/// @param options device map, filter, staging and threading knobs
 /// @param engine the engine to use; when null one is made from options.engine
 /// @param stats when given, receives what the load did
-/// @throws Error for a bad device map (before any byte is copied), OutOfMemory, Io, Cuda or
-///         Cancelled; everything allocated is released first.
+/// @throws Error InvalidArgument for a bad device map or option (before anything is allocated),
+///         OutOfMemory, Io, Cuda or Cancelled; everything allocated is released first.
 [[nodiscard]] LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options = {},
                                std::shared_ptr<CopyEngine> engine = nullptr,
                                LoadStats* stats = nullptr);

@@ -31,20 +31,21 @@ struct PlannedTensor {
 
 /// @brief A run of file bytes that lands at `chunk_offset` inside its chunk.
 struct Piece {
-  std::size_t file = 0;           ///< index into Checkpoint::files()
-  std::uint64_t file_offset = 0;  ///< absolute offset in the file
-  std::uint64_t bytes = 0;
+  std::size_t file = 0;            ///< index into Checkpoint::files()
+  std::uint64_t file_offset = 0;   ///< absolute offset in the file
+  std::uint64_t bytes = 0;         ///< length of the run
   std::uint64_t chunk_offset = 0;  ///< where the bytes go inside the chunk's staging slot
 };
 
 /// @brief One unit of streaming: one staging slot's worth, copied to one arena range at once.
-/// Small neighbouring tensors share a chunk; a tensor larger than a chunk spans several.
+/// Small neighbouring tensors of one file and one arena share a chunk; a tensor larger than a
+/// chunk spans several. Every piece of a chunk comes from the same file.
 struct Chunk {
-  std::size_t arena = 0;
+  std::size_t arena = 0;           ///< index into LoadPlan::arenas
   std::uint64_t arena_offset = 0;  ///< where the chunk's first byte lands in the arena
   std::uint64_t bytes = 0;         ///< bytes to copy, padding between pieces included
   std::size_t first_piece = 0;     ///< index into LoadPlan::pieces
-  std::size_t piece_count = 0;
+  std::size_t piece_count = 0;     ///< pieces of this chunk, from first_piece on
 };
 
 /// @brief What to load and how to cut it.
@@ -60,7 +61,7 @@ struct PlanOptions {
 struct LoadPlan {
   std::vector<ArenaPlan> arenas;       ///< one per device used
   std::vector<PlannedTensor> tensors;  ///< selected tensors, in checkpoint order
-  std::vector<Piece> pieces;
+  std::vector<Piece> pieces;           ///< every chunk's pieces, chunk after chunk
   std::vector<Chunk> chunks;       ///< in file order, so reading streams each file front to back
   std::uint64_t tensor_bytes = 0;  ///< bytes of tensor data to load
   std::uint64_t chunk_bytes = 0;   ///< the chunk size the plan was cut with

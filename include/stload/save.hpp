@@ -18,17 +18,17 @@ namespace stload {
 
 /// @brief A tensor to write: its description and its bytes in host memory.
 struct TensorData {
-  std::string name;
-  Dtype dtype = Dtype::U8;
-  std::vector<std::uint64_t> shape;
+  std::string name;                  ///< key in the header
+  Dtype dtype = Dtype::U8;           ///< element type
+  std::vector<std::uint64_t> shape;  ///< dimensions; empty for a scalar
   std::span<const std::byte> bytes;  ///< exactly dtype x shape bytes
 };
 
 /// @brief A tensor to write whose bytes come from a callback (large or generated data).
 struct TensorSpec {
-  std::string name;
-  Dtype dtype = Dtype::U8;
-  std::vector<std::uint64_t> shape;
+  std::string name;                  ///< key in the header
+  Dtype dtype = Dtype::U8;           ///< element type
+  std::vector<std::uint64_t> shape;  ///< dimensions; empty for a scalar
 };
 
 /// @brief Fills `out` with bytes [offset, offset + out.size()) of tensor `index`.

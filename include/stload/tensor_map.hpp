@@ -20,13 +20,13 @@ class Buffer;
 
 /// @brief A loaded tensor. `data` is a device pointer for GPU tensors.
 struct TensorView {
-  std::string name;
-  Device device;
+  std::string name;  ///< the checkpoint's name for it
+  Device device;     ///< where `data` lives
   void* data =
       nullptr;  ///< aligned to 256 bytes; nullptr only for zero-byte tensors in an empty arena
-  Dtype dtype = Dtype::U8;
-  std::vector<std::uint64_t> shape;
-  std::uint64_t bytes = 0;
+  Dtype dtype = Dtype::U8;           ///< element type
+  std::vector<std::uint64_t> shape;  ///< dimensions, row-major and compact; empty for a scalar
+  std::uint64_t bytes = 0;           ///< size of the data
 };
 
 /// @brief Owns the arenas of one load. Copies share ownership: memory is freed when the last copy
@@ -41,15 +41,20 @@ class LoadedModel {
   [[nodiscard]] const TensorView* find(std::string_view name) const noexcept;
   /// @brief The tensor called `name`. @throws Error TensorNotFound
   [[nodiscard]] const TensorView& at(std::string_view name) const;
+  /// @brief Number of loaded tensors.
   [[nodiscard]] std::size_t size() const noexcept;
 
-  /// @brief Copies a tensor's bytes back to host memory. @param out exactly tensor.bytes long
+  /// @brief Copies a tensor's bytes back to host memory.
+  /// @param tensor one of tensors()
+  /// @param out exactly tensor.bytes long
   /// @throws Error InvalidArgument on a size mismatch, Cuda on a failed copy
   void read(const TensorView& tensor, std::span<std::byte> out) const;
 
   /// @brief Internal: the shared state (arenas, engine) that keeps tensor memory alive.
   struct State;
+  /// @brief Internal: wraps the state the loader built.
   explicit LoadedModel(std::shared_ptr<State> state);
+  /// @brief Internal: the shared state; DLPack export holds a share of it.
   [[nodiscard]] const std::shared_ptr<State>& state() const noexcept { return state_; }
 
  private:

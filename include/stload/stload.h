@@ -1,0 +1,233 @@
+/**
+ * @file stload.h
+ * @brief The C API of stload: open a safetensors checkpoint, load it onto devices, reach each
+ * tensor, hand tensors on through DLPack.
+ *
+ * Conventions. Every fallible function returns a ::stload_status; on failure it leaves its out
+ * parameters untouched and stload_last_error() describes the failure. No C++ exception crosses
+ * this boundary. Handles are opaque and released by their `*_free` function (NULL is accepted).
+ * Strings and arrays returned by accessors live as long as the handle they came from.
+ * Needs only the C standard library; link with `-lstload` (C++ runtime pulled in by the library).
+ */
+#ifndef STLOAD_STLOAD_H_
+#define STLOAD_STLOAD_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Outcome of a call. Values after ::STLOAD_OK mirror stload::ErrorCode (C++), in order. */
+typedef enum stload_status {
+  STLOAD_OK = 0,                                    ///< success
+  STLOAD_ERROR_HEADER_TOO_SMALL = 1,                ///< file shorter than the 8-byte length prefix
+  STLOAD_ERROR_HEADER_TOO_LARGE = 2,                ///< header length above 100,000,000 bytes
+  STLOAD_ERROR_INVALID_HEADER_LENGTH = 3,           ///< header runs past the end of the file
+  STLOAD_ERROR_INVALID_HEADER = 4,                  ///< header is not UTF-8
+  STLOAD_ERROR_INVALID_HEADER_DESERIALIZATION = 5,  ///< header is not the JSON the format demands
+  STLOAD_ERROR_INVALID_OFFSET = 6,                  ///< data_offsets leave a gap or overlap
+  STLOAD_ERROR_VALIDATION_OVERFLOW = 7,             ///< element or bit count overflows 64 bits
+  STLOAD_ERROR_MISALIGNED_SLICE = 8,                ///< bit count not a whole number of bytes
+  STLOAD_ERROR_TENSOR_INVALID_INFO = 9,             ///< data_offsets disagree with dtype x shape
+  STLOAD_ERROR_METADATA_INCOMPLETE_BUFFER = 10,  ///< data section shorter or longer than declared
+  STLOAD_ERROR_TENSOR_NOT_FOUND = 11,            ///< a named tensor is not there
+  STLOAD_ERROR_INVALID_INDEX = 12,               ///< a sharded index.json is malformed
+  STLOAD_ERROR_IO = 13,                          ///< a system call failed
+  STLOAD_ERROR_CUDA = 14,                        ///< a CUDA runtime call failed
+  STLOAD_ERROR_OUT_OF_MEMORY = 15,               ///< host or device memory could not be had
+  STLOAD_ERROR_NOT_FOUND = 16,                   ///< a path does not exist
+  STLOAD_ERROR_INVALID_ARGUMENT = 17,  ///< a wrong argument (NULL handle, bad device map, ...)
+  STLOAD_ERROR_CANCELLED = 18,         ///< the caller cancelled the operation
+  STLOAD_ERROR_INTERNAL = 19,          ///< an unexpected failure (a bug, or std::bad_alloc)
+} stload_status;
+
+/** @brief Element type; values mirror stload::Dtype (C++), in order. */
+typedef enum stload_dtype {
+  STLOAD_DTYPE_BOOL = 0,          ///< 8-bit boolean
+  STLOAD_DTYPE_F4 = 1,            ///< 4-bit float (e2m1)
+  STLOAD_DTYPE_F6_E2M3 = 2,       ///< 6-bit float
+  STLOAD_DTYPE_F6_E3M2 = 3,       ///< 6-bit float
+  STLOAD_DTYPE_U8 = 4,            ///< uint8
+  STLOAD_DTYPE_I8 = 5,            ///< int8
+  STLOAD_DTYPE_F8_E5M2 = 6,       ///< float8 e5m2
+  STLOAD_DTYPE_F8_E4M3 = 7,       ///< float8 e4m3 (fn)
+  STLOAD_DTYPE_F8_E8M0 = 8,       ///< float8 e8m0 (scale)
+  STLOAD_DTYPE_F8_E4M3FNUZ = 9,   ///< float8 e4m3 fnuz
+  STLOAD_DTYPE_F8_E5M2FNUZ = 10,  ///< float8 e5m2 fnuz
+  STLOAD_DTYPE_I16 = 11,          ///< int16
+  STLOAD_DTYPE_U16 = 12,          ///< uint16
+  STLOAD_DTYPE_F16 = 13,          ///< IEEE half
+  STLOAD_DTYPE_BF16 = 14,         ///< bfloat16
+  STLOAD_DTYPE_I32 = 15,          ///< int32
+  STLOAD_DTYPE_U32 = 16,          ///< uint32
+  STLOAD_DTYPE_F32 = 17,          ///< float
+  STLOAD_DTYPE_C64 = 18,          ///< complex of two floats
+  STLOAD_DTYPE_F64 = 19,          ///< double
+  STLOAD_DTYPE_I64 = 20,          ///< int64
+  STLOAD_DTYPE_U64 = 21,          ///< uint64
+} stload_dtype;
+
+/** @brief Kind of device; values mirror stload::DeviceKind (C++). */
+typedef enum stload_device_kind {
+  STLOAD_DEVICE_CPU = 0,   ///< host memory
+  STLOAD_DEVICE_CUDA = 1,  ///< a CUDA GPU
+} stload_device_kind;
+
+/** @brief Which copy engine a load uses; values mirror stload::EngineKind (C++). */
+typedef enum stload_engine {
+  STLOAD_ENGINE_AUTO = 0,  ///< CUDA when compiled in and a GPU answers, else CPU
+  STLOAD_ENGINE_CPU = 1,   ///< host memory plays every device
+  STLOAD_ENGINE_CUDA = 2,  ///< the CUDA engine; fails when unavailable
+} stload_engine;
+
+/** @brief A device such as `cuda:1`. */
+typedef struct stload_device {
+  stload_device_kind kind;  ///< host or GPU
+  int32_t index;            ///< ordinal within the kind
+} stload_device;
+
+/** @brief An opened, validated checkpoint (headers read, data not). */
+typedef struct stload_checkpoint stload_checkpoint;
+/** @brief The result of a load: the tensors and the device memory holding them. */
+typedef struct stload_model stload_model;
+/** @brief DLPack's managed tensor; include <dlpack/dlpack.h> to use it. */
+struct DLManagedTensor;
+
+/** @brief Options of stload_load(). Initialize with stload_load_options_init(). */
+typedef struct stload_load_options {
+  /** @brief sizeof(stload_load_options) as the caller compiled it; set by the init function. */
+  size_t struct_size;
+  stload_engine engine;  ///< which engine; default ::STLOAD_ENGINE_AUTO
+  /**
+   * @brief Device map: NULL for the default (everything on cuda:0, or cpu:0 with the CPU
+   * engine), a device ("cuda:1"), "auto", or a JSON object of rules
+   * (`{"model.layers.0": "cuda:0", "lm_head": "cpu", "": 0}`, Hugging Face semantics).
+   */
+  const char* device_map;
+  const char* const* only;  ///< when `only_count` > 0: load only these tensor names
+  size_t only_count;        ///< number of names in `only`
+  uint64_t staging_bytes;   ///< host staging budget; 0 keeps the library default
+  uint64_t chunk_bytes;     ///< largest single copy; 0 keeps the library default
+  uint32_t reader_threads;  ///< threads reading the files; 0 keeps the library default
+  uint32_t streams;         ///< copy queues (CUDA streams); 0 keeps the library default
+} stload_load_options;
+
+/** @brief What a load did. */
+typedef struct stload_load_stats {
+  uint64_t tensors;      ///< tensors loaded
+  uint64_t bytes;        ///< tensor bytes loaded
+  double total_seconds;  ///< the whole load, planning to last copy
+  double copy_seconds;   ///< reading and copying
+  char engine[16];       ///< "cpu" or "cuda"
+} stload_load_stats;
+
+/** @brief One loaded tensor, as stload_model_tensor() describes it. */
+typedef struct stload_tensor {
+  const char* name;        ///< NUL-terminated; lives as long as the model
+  stload_dtype dtype;      ///< element type
+  const char* dtype_name;  ///< "BF16", ...; static storage
+  size_t ndim;             ///< number of dimensions (0 for a scalar)
+  const uint64_t* shape;   ///< `ndim` sizes; lives as long as the model (NULL when ndim is 0)
+  stload_device device;    ///< where the bytes are
+  void* data;              ///< device pointer for GPU tensors; NULL only for zero-byte tensors
+  uint64_t bytes;          ///< size of the data
+} stload_tensor;
+
+/** @brief The library version, "major.minor.patch". */
+const char* stload_version(void);
+
+/**
+ * @brief What the last failed call on this thread failed with: what, where (file, tensor,
+ * offset) and why. Successful calls leave it as it is; "" when nothing has failed yet.
+ * The string stays valid until the next failing call on the same thread.
+ */
+const char* stload_last_error(void);
+
+/** @brief The status's name, e.g. "InvalidOffset"; "Unknown" for a value outside the enum. */
+const char* stload_status_name(stload_status status);
+
+/** @brief The dtype's name as headers spell it, e.g. "BF16"; "?" for a value outside the enum. */
+const char* stload_dtype_name(stload_dtype dtype);
+
+/**
+ * @brief Opens and validates every header of a checkpoint.
+ * @param path a .safetensors file, a directory of them, or a `*.index.json`
+ * @param[out] out the checkpoint; free with stload_checkpoint_free()
+ */
+stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out);
+
+/** @brief Releases a checkpoint. Models loaded from it stay valid. */
+void stload_checkpoint_free(stload_checkpoint* checkpoint);
+
+/** @brief Number of tensors in the checkpoint (0 for NULL). */
+size_t stload_checkpoint_tensor_count(const stload_checkpoint* checkpoint);
+
+/** @brief Sum of all tensors' bytes (0 for NULL). */
+uint64_t stload_checkpoint_total_bytes(const stload_checkpoint* checkpoint);
+
+/** @brief Fills `options` with the defaults. */
+void stload_load_options_init(stload_load_options* options);
+
+/**
+ * @brief Loads a checkpoint onto the devices the options name.
+ * @param checkpoint an opened checkpoint
+ * @param options NULL for the defaults
+ * @param[out] out the loaded model; free with stload_model_free()
+ * @param[out] stats NULL, or receives what the load did
+ */
+stload_status stload_load(const stload_checkpoint* checkpoint, const stload_load_options* options,
+                          stload_model** out, stload_load_stats* stats);
+
+/** @brief Releases a model; its memory goes once every DLPack tensor exported from it is deleted.
+ */
+void stload_model_free(stload_model* model);
+
+/** @brief Number of loaded tensors (0 for NULL). */
+size_t stload_model_tensor_count(const stload_model* model);
+
+/**
+ * @brief Describes tensor `index` (checkpoint order).
+ * @param model a loaded model
+ * @param index from 0 to stload_model_tensor_count() - 1
+ * @param[out] out the description; its pointers live as long as the model
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for an index out of range
+ */
+stload_status stload_model_tensor(const stload_model* model, size_t index, stload_tensor* out);
+
+/**
+ * @brief Describes the tensor called `name`.
+ * @param model a loaded model
+ * @param name the tensor's name
+ * @param[out] out the description; its pointers live as long as the model
+ * @return ::STLOAD_ERROR_TENSOR_NOT_FOUND when no such tensor was loaded
+ */
+stload_status stload_model_find(const stload_model* model, const char* name, stload_tensor* out);
+
+/**
+ * @brief Copies the tensor called `name` back to host memory.
+ * @param model a loaded model
+ * @param name the tensor's name
+ * @param out `bytes` bytes of host memory
+ * @param bytes must equal the tensor's size
+ */
+stload_status stload_model_read(const stload_model* model, const char* name, void* out,
+                                uint64_t bytes);
+
+/**
+ * @brief Exports the tensor called `name` as a DLPack tensor, without a copy. The tensor keeps the
+ * model's memory alive: the model may be freed first.
+ * @param model a loaded model
+ * @param name the tensor's name
+ * @param[out] out call `(*out)->deleter(*out)` exactly once when done
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for a dtype this DLPack version cannot express
+ */
+stload_status stload_model_to_dlpack(const stload_model* model, const char* name,
+                                     struct DLManagedTensor** out);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif
+
+#endif  // STLOAD_STLOAD_H_

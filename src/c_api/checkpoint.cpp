@@ -1,0 +1,114 @@
+// C API: opening checkpoints and loading them.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "c_api/guard.hpp"
+#include "detail/check.hpp"
+#include "stload/checkpoint.hpp"
+#include "stload/loader.hpp"
+
+struct stload_checkpoint {
+  stload::Checkpoint checkpoint;
+};
+
+namespace stload::c_api {
+namespace {
+
+LoadOptions to_cpp(const stload_load_options& in) {
+  STLOAD_EXPECT(in.struct_size >= sizeof(stload_load_options), ErrorCode::InvalidArgument,
+                "stload_load_options.struct_size is " + std::to_string(in.struct_size) + ", not " +
+                    std::to_string(sizeof(stload_load_options)) +
+                    ": initialize options with stload_load_options_init()");
+  STLOAD_EXPECT(in.engine >= STLOAD_ENGINE_AUTO && in.engine <= STLOAD_ENGINE_CUDA,
+                ErrorCode::InvalidArgument,
+                "unknown engine " + std::to_string(static_cast<int>(in.engine)));
+  LoadOptions out;
+  out.engine = static_cast<EngineKind>(in.engine);
+  if (in.device_map != nullptr) {
+    out.device_map = DeviceMap::parse(in.device_map);
+    out.device_map_given = true;
+  }
+  if (in.only_count > 0) {
+    STLOAD_EXPECT(
+        in.only != nullptr, ErrorCode::InvalidArgument,
+        "stload_load_options.only is NULL with only_count " + std::to_string(in.only_count));
+    auto names = std::make_shared<std::unordered_set<std::string>>();
+    for (std::size_t i = 0; i < in.only_count; ++i) {
+      STLOAD_EXPECT(in.only[i] != nullptr, ErrorCode::InvalidArgument,
+                    "stload_load_options.only[" + std::to_string(i) + "] is NULL");
+      names->emplace(in.only[i]);
+    }
+    out.filter = [names](std::string_view name) { return names->contains(std::string(name)); };
+  }
+  if (in.staging_bytes != 0) out.staging_bytes = in.staging_bytes;
+  if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
+  if (in.reader_threads != 0) out.reader_threads = in.reader_threads;
+  if (in.streams != 0) out.streams = in.streams;
+  return out;
+}
+
+void copy_stats(const LoadStats& in, stload_load_stats& out) {
+  out = stload_load_stats{};
+  out.tensors = in.tensors;
+  out.bytes = in.bytes;
+  out.total_seconds = in.total_seconds;
+  out.copy_seconds = in.copy_seconds;
+  const std::size_t n = std::min(in.engine.size(), sizeof(out.engine) - 1);
+  std::memcpy(out.engine, in.engine.data(), n);
+}
+
+}  // namespace
+}  // namespace stload::c_api
+
+extern "C" {
+
+stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out) {
+  using namespace stload;
+  return c_api::guard([&] {
+    STLOAD_EXPECT(path != nullptr && out != nullptr, ErrorCode::InvalidArgument,
+                  "stload_checkpoint_open: path and out must not be NULL");
+    *out = std::make_unique<stload_checkpoint>(Checkpoint::open(path)).release();
+  });
+}
+
+void stload_checkpoint_free(stload_checkpoint* checkpoint) {
+  const std::unique_ptr<stload_checkpoint> owned(checkpoint);
+}
+
+size_t stload_checkpoint_tensor_count(const stload_checkpoint* checkpoint) {
+  return checkpoint == nullptr ? 0 : checkpoint->checkpoint.tensors().size();
+}
+
+uint64_t stload_checkpoint_total_bytes(const stload_checkpoint* checkpoint) {
+  return checkpoint == nullptr ? 0 : checkpoint->checkpoint.total_bytes();
+}
+
+void stload_load_options_init(stload_load_options* options) {
+  if (options == nullptr) return;
+  *options = stload_load_options{};
+  options->struct_size = sizeof(stload_load_options);
+  options->engine = STLOAD_ENGINE_AUTO;
+}
+
+stload_status stload_load(const stload_checkpoint* checkpoint, const stload_load_options* options,
+                          stload_model** out, stload_load_stats* stats) {
+  using namespace stload;
+  return c_api::guard([&] {
+    STLOAD_EXPECT(checkpoint != nullptr && out != nullptr, ErrorCode::InvalidArgument,
+                  "stload_load: checkpoint and out must not be NULL");
+    stload_load_options defaults;
+    stload_load_options_init(&defaults);
+    const LoadOptions cpp_options = c_api::to_cpp(options != nullptr ? *options : defaults);
+    LoadStats cpp_stats;
+    auto model = std::make_unique<stload_model>(
+        stload_model{load(checkpoint->checkpoint, cpp_options, nullptr, &cpp_stats)});
+    if (stats != nullptr) c_api::copy_stats(cpp_stats, *stats);
+    *out = model.release();
+  });
+}
+
+}  // extern "C"

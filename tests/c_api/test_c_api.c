@@ -1,0 +1,202 @@
+/* The C API from plain C (compiled as C11): success paths, error paths with their statuses and
+ * messages, and a DLPack tensor outliving the model it came from. Exits non-zero on the first
+ * failed check, printing it. */
+#include <dlpack/dlpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stload/stload.h"
+
+static int failures = 0;
+
+#define CHECK(condition)                                                            \
+  do {                                                                              \
+    if (!(condition)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
+      ++failures;                                                                   \
+    }                                                                               \
+  } while (0)
+
+#define CHECK_STATUS(call, expected)                                                           \
+  do {                                                                                         \
+    stload_status status_ = (call);                                                            \
+    if (status_ != (expected)) {                                                               \
+      fprintf(stderr, "%s:%d: %s returned %s (%s), expected %s\n", __FILE__, __LINE__, #call,  \
+              stload_status_name(status_), stload_last_error(), stload_status_name(expected)); \
+      ++failures;                                                                              \
+    }                                                                                          \
+  } while (0)
+
+/* Writes a safetensors file with "a": F32 [2,2] = 1..4 and "b": I64 [3] = 10,20,30. */
+static void write_checkpoint(const char* path) {
+  const char* header =
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+      "\"b\":{\"dtype\":\"I64\",\"shape\":[3],\"data_offsets\":[16,40]},"
+      "\"__metadata__\":{\"format\":\"pt\"}}";
+  char padded[256];
+  size_t length = strlen(header);
+  memcpy(padded, header, length);
+  while (length % 8 != 0) padded[length++] = ' ';
+  unsigned char prefix[8];
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = (unsigned char)(((unsigned long long)length >> (8 * i)) & 0xFF);
+  const float a[4] = {1.0f, 2.0f, 3.0f, 4.0f};
+  const long long b[3] = {10, 20, 30};
+  FILE* file = fopen(path, "wb");
+  if (file == NULL) {
+    perror(path);
+    exit(2);
+  }
+  fwrite(prefix, 1, 8, file);
+  fwrite(padded, 1, length, file);
+  fwrite(a, sizeof a, 1, file);
+  fwrite(b, sizeof b, 1, file);
+  fclose(file);
+}
+
+static void write_bytes(const char* path, const char* bytes) {
+  FILE* file = fopen(path, "wb");
+  if (file == NULL) {
+    perror(path);
+    exit(2);
+  }
+  fputs(bytes, file);
+  fclose(file);
+}
+
+static void test_load_and_access(const char* path) {
+  stload_checkpoint* checkpoint = NULL;
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
+  if (checkpoint == NULL) return;
+  CHECK(stload_checkpoint_tensor_count(checkpoint) == 2);
+  CHECK(stload_checkpoint_total_bytes(checkpoint) == 40);
+
+  stload_load_options options;
+  stload_load_options_init(&options);
+  options.engine = STLOAD_ENGINE_CPU;
+  options.device_map = "{\"a\": \"cpu:0\", \"\": \"cpu:1\"}";
+  stload_model* model = NULL;
+  stload_load_stats stats;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, &stats), STLOAD_OK);
+  stload_checkpoint_free(checkpoint); /* the model does not need it */
+  if (model == NULL) return;
+  CHECK(stats.tensors == 2);
+  CHECK(stats.bytes == 40);
+  CHECK(strcmp(stats.engine, "cpu") == 0);
+  CHECK(stload_model_tensor_count(model) == 2);
+
+  stload_tensor tensor;
+  CHECK_STATUS(stload_model_tensor(model, 0, &tensor), STLOAD_OK);
+  CHECK(strcmp(tensor.name, "a") == 0);
+  CHECK(tensor.dtype == STLOAD_DTYPE_F32);
+  CHECK(strcmp(tensor.dtype_name, "F32") == 0);
+  CHECK(tensor.ndim == 2 && tensor.shape[0] == 2 && tensor.shape[1] == 2);
+  CHECK(tensor.device.kind == STLOAD_DEVICE_CPU && tensor.device.index == 0);
+  CHECK(tensor.bytes == 16);
+  CHECK(tensor.data != NULL && ((const float*)tensor.data)[3] == 4.0f);
+
+  CHECK_STATUS(stload_model_find(model, "b", &tensor), STLOAD_OK);
+  CHECK(tensor.dtype == STLOAD_DTYPE_I64);
+  CHECK(tensor.ndim == 1 && tensor.shape[0] == 3);
+  CHECK(tensor.device.kind == STLOAD_DEVICE_CPU && tensor.device.index == 1);
+  long long b[3] = {0, 0, 0};
+  CHECK_STATUS(stload_model_read(model, "b", b, sizeof b), STLOAD_OK);
+  CHECK(b[0] == 10 && b[1] == 20 && b[2] == 30);
+
+  /* Error paths on a live model. */
+  CHECK_STATUS(stload_model_tensor(model, 2, &tensor), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "index 2") != NULL);
+  CHECK_STATUS(stload_model_find(model, "missing", &tensor), STLOAD_ERROR_TENSOR_NOT_FOUND);
+  CHECK(strstr(stload_last_error(), "missing") != NULL);
+  CHECK_STATUS(stload_model_read(model, "b", b, 8), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(stload_model_find(NULL, "a", &tensor), STLOAD_ERROR_INVALID_ARGUMENT);
+
+  /* DLPack: the tensor keeps the memory after the model is freed. */
+  DLManagedTensor* managed = NULL;
+  CHECK_STATUS(stload_model_to_dlpack(model, "a", &managed), STLOAD_OK);
+  stload_model_free(model);
+  if (managed == NULL) return;
+  CHECK(managed->dl_tensor.ndim == 2);
+  CHECK(managed->dl_tensor.dtype.code == kDLFloat && managed->dl_tensor.dtype.bits == 32);
+  CHECK(managed->dl_tensor.device.device_type == kDLCPU);
+  CHECK(((const float*)managed->dl_tensor.data)[0] == 1.0f);
+  CHECK(((const float*)managed->dl_tensor.data)[3] == 4.0f);
+  managed->deleter(managed);
+}
+
+static void test_only_filter(const char* path) {
+  stload_checkpoint* checkpoint = NULL;
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
+  const char* only[] = {"b"};
+  stload_load_options options;
+  stload_load_options_init(&options);
+  options.engine = STLOAD_ENGINE_CPU;
+  options.only = only;
+  options.only_count = 1;
+  stload_model* model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_OK);
+  CHECK(stload_model_tensor_count(model) == 1);
+  stload_model_free(model);
+  stload_checkpoint_free(checkpoint);
+}
+
+static void test_errors(const char* dir, const char* good) {
+  stload_checkpoint* checkpoint = NULL;
+  char path[4096];
+
+  snprintf(path, sizeof path, "%s/does-not-exist.safetensors", dir);
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_ERROR_NOT_FOUND);
+  CHECK(checkpoint == NULL);
+  CHECK(strstr(stload_last_error(), "does-not-exist") != NULL);
+
+  snprintf(path, sizeof path, "%s/short.safetensors", dir);
+  write_bytes(path, "abc");
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_ERROR_HEADER_TOO_SMALL);
+  CHECK(strcmp(stload_status_name(STLOAD_ERROR_HEADER_TOO_SMALL), "HeaderTooSmall") == 0);
+
+  CHECK_STATUS(stload_checkpoint_open(NULL, &checkpoint), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(stload_load(NULL, NULL, NULL, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+
+  CHECK_STATUS(stload_checkpoint_open(good, &checkpoint), STLOAD_OK);
+  stload_load_options options;
+  stload_load_options_init(&options);
+  options.engine = STLOAD_ENGINE_CPU;
+  stload_model* model = NULL;
+  options.device_map = "{\"a\": ";
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(model == NULL);
+  options.device_map = "{\"a\": \"tpu:0\"}";
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "tpu:0") != NULL);
+  options.device_map = NULL;
+  options.struct_size = 0; /* not initialized by stload_load_options_init */
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  stload_checkpoint_free(checkpoint);
+
+  /* Successful calls leave the last error alone; freeing NULL is allowed. */
+  CHECK(stload_last_error()[0] != '\0');
+  stload_checkpoint_free(NULL);
+  stload_model_free(NULL);
+  CHECK(strcmp(stload_status_name((stload_status)999), "Unknown") == 0);
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  char good[4096];
+  snprintf(good, sizeof good, "%s/c_api.safetensors", argv[1]);
+  write_checkpoint(good);
+  printf("stload %s\n", stload_version());
+  test_load_and_access(good);
+  test_only_filter(good);
+  test_errors(argv[1], good);
+  if (failures != 0) {
+    fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("all C API checks passed\n");
+  return 0;
+}
