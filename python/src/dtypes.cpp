@@ -51,7 +51,8 @@ Carrier carrier_for(Dtype dtype, const std::vector<std::uint64_t>& shape,
     case Dtype::F8_E5M2FNUZ:
       return {make(C::UInt, 8)};
     case Dtype::F4:
-      if (!shape.empty() && shape.back() % 2 == 0) return {make(C::UInt, 8), CarrierShape::HalveLast};
+      if (!shape.empty() && shape.back() % 2 == 0)
+        return {make(C::UInt, 8), CarrierShape::HalveLast};
       return {make(C::UInt, 8), CarrierShape::Bytes};
     case Dtype::F6_E2M3:
     case Dtype::F6_E3M2:

@@ -57,6 +57,8 @@ nb::object export_view(const TensorView& view, nb::handle owner, Framework frame
   return wrap<nb::numpy>(data, shape, owner, carrier.dtype, device_type, device_id);
 }
 
-long live_owners() noexcept { return g_live_owners.load(std::memory_order_relaxed); }
+long live_owners() noexcept {
+  return g_live_owners.load(std::memory_order_relaxed);
+}
 
 }  // namespace stload::python

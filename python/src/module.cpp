@@ -120,8 +120,8 @@ class PyCheckpoint {
   [[nodiscard]] std::uint64_t total_bytes() const noexcept { return checkpoint_->total_bytes(); }
 
   [[nodiscard]] Model load(std::optional<std::string> device_map,
-                           std::optional<std::vector<std::string>> only,
-                           bool exact, std::optional<std::size_t> file, bool host_only) const {
+                           std::optional<std::vector<std::string>> only, bool exact,
+                           std::optional<std::size_t> file, bool host_only) const {
     const Selection selection{std::move(device_map), std::move(only), exact, file, host_only};
     nb::gil_scoped_release release;
     const LoadOptions options = make_load_options(*checkpoint_, selection);
@@ -132,9 +132,8 @@ class PyCheckpoint {
   [[nodiscard]] nb::object mapped(const std::string& name) const {
     const std::span<const std::byte> bytes = checkpoint_->tensor_bytes(checkpoint_->at(name));
     auto keep = std::make_unique<std::shared_ptr<Checkpoint>>(checkpoint_);
-    nb::capsule owner(keep.get(), [](void* p) noexcept {
-      delete static_cast<std::shared_ptr<Checkpoint>*>(p);
-    });
+    nb::capsule owner(
+        keep.get(), [](void* p) noexcept { delete static_cast<std::shared_ptr<Checkpoint>*>(p); });
     keep.release();  // NOLINT(bugprone-unused-return-value): the capsule owns it now
     static const std::uint8_t empty = 0;
     const void* data = bytes.empty() ? &empty : static_cast<const void*>(bytes.data());
@@ -186,8 +185,8 @@ NB_MODULE(_stload, m) {
       .def("tensors", &PyCheckpoint::tensors)
       .def("metadata", &PyCheckpoint::metadata)
       .def("total_bytes", &PyCheckpoint::total_bytes)
-      .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a, "file"_a.none(),
-           "host_only"_a)
+      .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
+           "file"_a.none(), "host_only"_a)
       .def("mapped", &PyCheckpoint::mapped, "name"_a);
 
   m.def("_live_models", &live_owners, "Owner capsules alive (tests).");

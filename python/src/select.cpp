@@ -1,8 +1,8 @@
 #include "select.hpp"
 
+#include <functional>
 #include <memory>
 #include <string_view>
-#include <functional>
 #include <unordered_map>
 
 #include "stload/error.hpp"
@@ -102,7 +102,8 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
     if (selection.only->empty())
       throw Error(ErrorCode::InvalidArgument, "only= names no tensor (an empty list)");
     selector = std::make_shared<NameSelector>(*selection.only, selection.exact);
-    for (const TensorRecord& record : checkpoint.tensors()) (void)selector->select(record.info.name);
+    for (const TensorRecord& record : checkpoint.tensors())
+      (void)selector->select(record.info.name);
     const std::string missing = selector->unmatched();
     if (!missing.empty()) {
       throw Error(ErrorCode::TensorNotFound,

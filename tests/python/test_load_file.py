@@ -196,3 +196,14 @@ def test_framework_defaults_to_torch_when_installed(model_file):
         assert isinstance(tensor, np.ndarray)
     else:
         assert isinstance(tensor, torch.Tensor)
+
+
+def test_loaded_tensors_save_back_with_safetensors(model_file, tmp_path):
+    pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    path, written = model_file
+    out = tmp_path / "resaved.safetensors"
+    save_file(stload.load_file(path), out)  # refuses tensors sharing memory: ours do not
+    again = stload.load_file(out, framework="np")
+    assert {n: a.tobytes() for n, a in again.items()} == {n: t[2] for n, t in written.items()}
