@@ -5,6 +5,8 @@
 #include <span>
 #include <string_view>
 
+#include "help_text.hpp"
+
 namespace stload::cli {
 
 /// The arguments after the subcommand's name.
@@ -15,28 +17,37 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  ///< the input is bad or the operation failed
 inline constexpr int kExitUsage = 2;    ///< wrong arguments, or a path that does not exist
 
-// X(name, usage, one-line help): the one list from which declarations and the table are made.
+// X(name, usage, one-line help, details, more details): the one list from which declarations and
+// the table are made; the details (help_text.hpp) are shown by `stload help NAME`.
 #define STLOAD_CLI_COMMANDS(X)                                                                  \
-  X(inspect, "PATH [--json]", "list tensors (dtype, shape, bytes, file, offset) and metadata")  \
-  X(validate, "PATH...", "check checkpoints against every rule of the format")                  \
-  X(load, "PATH [--json] [load options]", "load onto the GPU (or CPU engine) and report speed") \
+  X(inspect, "PATH [--json]", "list tensors (dtype, shape, bytes, file, offset) and metadata",  \
+    kNoDetails, kNoDetails)                                                                     \
+  X(validate, "PATH...", "check checkpoints against every rule of the format", kNoDetails,      \
+    kNoDetails)                                                                                 \
+  X(load, "PATH [--json] [load options]", "load onto the GPU (or CPU engine) and report speed", \
+    kLoadHelp, kLoadOptionsHelp)                                                                \
   X(digest, "PATH [load options]",                                                              \
-    "load, copy back and print sha256 per tensor (sha256sum format)")                           \
+    "load, copy back and print sha256 per tensor (sha256sum format)", kDigestHelp,              \
+    kLoadOptionsHelp)                                                                           \
   X(generate, "--preset NAME --out PATH [--size-gib G] [--seed N] [--shards N]",                \
-    "write a deterministic example checkpoint (tiny-llama, llama, many-small)")
+    "write a deterministic example checkpoint (tiny-llama, llama, many-small)", kGenerateHelp,  \
+    kNoDetails)
 
-#define STLOAD_CLI_DECLARE(name, usage, help) int cmd_##name(Args args);
+#define STLOAD_CLI_DECLARE(name, usage, help, details, more) int cmd_##name(Args args);
 STLOAD_CLI_COMMANDS(STLOAD_CLI_DECLARE)
 #undef STLOAD_CLI_DECLARE
 
 struct Command {
   std::string_view name;
-  std::string_view usage;  ///< arguments, as shown after `stload NAME`
-  std::string_view help;   ///< one line
-  int (*run)(Args);        ///< returns the process exit code
+  std::string_view usage;    ///< arguments, as shown after `stload NAME`
+  std::string_view help;     ///< one line
+  std::string_view details;  ///< paragraphs for `stload help NAME`, may be empty
+  std::string_view more;     ///< a second block (shared option lists), may be empty
+  int (*run)(Args);          ///< returns the process exit code
 };
 
-#define STLOAD_CLI_ENTRY(name, usage, help) Command{#name, usage, help, &cmd_##name},
+#define STLOAD_CLI_ENTRY(name, usage, help, details, more) \
+  Command{#name, usage, help, details, more, &cmd_##name},
 inline constexpr Command kCommands[] = {STLOAD_CLI_COMMANDS(STLOAD_CLI_ENTRY)};
 #undef STLOAD_CLI_ENTRY
 

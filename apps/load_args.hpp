@@ -16,11 +16,6 @@ inline constexpr OptionSpec kLoadOptionSpecs[] = {
     {"--chunk-mib", true}, {"--streams", true},    {"--threads", true},
     {"--only", true},      {"--read", true},       {"--no-direct", false}};
 
-/// Usage text of those options, for help output.
-inline constexpr const char* kLoadOptionsUsage =
-    "[--engine auto|cpu|cuda] [--device-map JSON|auto|DEVICE] [--staging-mib N] [--chunk-mib N]"
-    " [--streams N] [--threads N] [--only PREFIX[,PREFIX...]] [--read pread|mmap] [--no-direct]";
-
 /// LoadOptions from parsed arguments. @throws UsageError for malformed values
 LoadOptions load_options_from(const ParsedArgs& args);
 

@@ -45,9 +45,10 @@ void print_command_usage(std::ostream& out, const Command& command) {
 
 void print_command_help(std::ostream& out, const Command& command) {
   print_command_usage(out, command);
-  out << '\n'
-      << command.help << "\n\nexit status: 0 success, 1 invalid input or failure, "
-      << "2 usage error or missing path\n";
+  out << '\n' << command.help << "\n\n";
+  if (!command.details.empty()) out << command.details << '\n';
+  if (!command.more.empty()) out << command.more << '\n';
+  out << "exit status: 0 success, 1 invalid input or failure, 2 usage error or missing path\n";
 }
 
 const Command* find_command(std::string_view name) {

@@ -1,16 +1,75 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, configure build/ci (CUDA engine on when a toolkit is found),
-# build everything, run every ctest test. Exits non-zero when anything fails.
+# The whole test suite, as CI runs it (.ci/run) and as the README tells developers to:
+#   1. build/ci: the normal build (CUDA engine on when a toolkit is found), every ctest test, then
+#      scripts/test-python.sh when it exists;
+#   2. build/asan: every test again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc);
+#   3. build/tsan: the concurrent suites (ctest labels in $TSAN_LABELS) under ThreadSanitizer.
+# Exits non-zero when anything fails. Sanitized builds use the CMakePresets.json presets.
+#
+# Environment:
+#   STLOAD_SANITIZER_PASSES=0  skip passes 2 and 3 (quick local runs; CI runs them)
+#   JOBS                       build and ctest parallelism (default: nproc)
+#   BUILD_DIR                  the normal build's directory (default: build/ci)
+#   TSAN_LABELS                ctest label regex of pass 3 (default below); suites are labelled
+#                              with their directory's name (tests/CMakeLists.txt)
+#   PYTHON                     the interpreter deps.sh installs for and the cross-check uses
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 BUILD_DIR=${BUILD_DIR:-build/ci}
 JOBS=${JOBS:-$(nproc)}
+SANITIZER_PASSES=${STLOAD_SANITIZER_PASSES:-1}
+TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine}
+export BUILD_DIR
+
+# ccache when installed: the three builds share most preprocessed headers, and CI caches reruns.
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+fi
+python=(-DPython3_EXECUTABLE="$(command -v "${PYTHON:-python3}")")
+
+started=$SECONDS
+step() { printf '\n== %s (%ds so far)\n' "$*" $((SECONDS - started)); }
 
 ./scripts/deps.sh
-# The interpreter deps.sh installed the Python packages for is the one the cross-check must use.
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DPython3_EXECUTABLE="$(command -v "${PYTHON:-python3}")"
+
+step "normal build: $BUILD_DIR"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${python[@]}" "${launcher[@]}"
 cmake --build "$BUILD_DIR" -j "$JOBS"
-cd "$BUILD_DIR"
-ctest --output-on-failure -j "$JOBS"
+(cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
+
+if [[ -f scripts/test-python.sh ]]; then
+  step "Python tests: scripts/test-python.sh"
+  bash scripts/test-python.sh
+fi
+
+if [[ $SANITIZER_PASSES == 0 ]]; then
+  step "done; sanitizer passes skipped (STLOAD_SANITIZER_PASSES=0)"
+  exit 0
+fi
+
+# Findings must fail the run: UBSan's default is to report and go on, and a TSan report alone
+# does not change the exit status.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+
+step "ASan + UBSan: build/asan, whole suite"
+cmake --preset asan "${python[@]}" "${launcher[@]}" >/dev/null
+cmake --build build/asan -j "$JOBS"
+(cd build/asan && ctest --output-on-failure -j "$JOBS")
+
+step "TSan: build/tsan, labels '$TSAN_LABELS'"
+cmake --preset tsan "${python[@]}" "${launcher[@]}" >/dev/null
+# Only the suites pass 3 runs: each suite's executable is named after its label.
+mapfile -t suites < <(ninja -C build/tsan -t targets all |
+  sed -n 's/^\([A-Za-z0-9_]*\): phony$/\1/p' | grep -Ex "$TSAN_LABELS" || true)
+if ((${#suites[@]} == 0)); then
+  echo "no suite is labelled '$TSAN_LABELS' yet: nothing to run under TSan"
+else
+  cmake --build build/tsan -j "$JOBS" --target "${suites[@]}"
+  (cd build/tsan && ctest --output-on-failure -j "$JOBS" -L "$TSAN_LABELS")
+fi
+
+step "done"

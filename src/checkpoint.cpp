@@ -73,13 +73,18 @@ void check_index_entries(const Checkpoint::Impl& impl, const fs::path& index_pat
   }
 }
 
+// Regular files (or links to them) directly in `directory` whose names end in `suffix`, by name.
 std::vector<fs::path> directory_entries(const fs::path& directory, std::string_view suffix) {
   std::vector<fs::path> found;
-  for (const auto& entry : fs::directory_iterator(directory)) {
-    if (entry.is_regular_file() && ends_with(entry.path().filename().string(), suffix)) {
-      found.push_back(entry.path());
+  std::error_code ec;
+  fs::directory_iterator it(directory, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::error_code type_ec;
+    if (ends_with(it->path().filename().string(), suffix) && it->is_regular_file(type_ec)) {
+      found.push_back(it->path());
     }
   }
+  STLOAD_EXPECT(!ec, ErrorCode::Io, directory.string() + ": cannot list: " + ec.message());
   std::sort(found.begin(), found.end());
   return found;
 }
@@ -89,10 +94,14 @@ std::vector<fs::path> directory_entries(const fs::path& directory, std::string_v
 Checkpoint Checkpoint::open(const fs::path& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
-  STLOAD_EXPECT(!ec && fs::exists(status), ErrorCode::NotFound,
-                path.string() + ": no such file or directory");
+  const bool missing =
+      ec ? (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory)
+         : !fs::exists(status);
+  STLOAD_EXPECT(!missing, ErrorCode::NotFound, path.string() + ": no such file or directory");
+  STLOAD_EXPECT(!ec, ErrorCode::Io, path.string() + ": " + ec.message());
 
   auto impl = std::make_unique<Impl>();
+  impl->source = path;
   fs::path index_path;
   std::vector<fs::path> files;
   if (fs::is_directory(status)) {
@@ -146,7 +155,7 @@ const TensorRecord* Checkpoint::find(std::string_view name) const noexcept {
 const TensorRecord& Checkpoint::at(std::string_view name) const {
   const TensorRecord* record = find(name);
   STLOAD_EXPECT(record != nullptr, ErrorCode::TensorNotFound,
-                "no tensor '" + std::string(name) + "' in " + impl_->files.front().path.string());
+                "no tensor '" + std::string(name) + "' in " + impl_->source.string());
   return *record;
 }
 
@@ -161,7 +170,13 @@ std::span<const std::byte> Checkpoint::file_bytes(std::size_t file) const {
 }
 
 std::span<const std::byte> Checkpoint::tensor_bytes(const TensorRecord& tensor) const {
-  return file_bytes(tensor.file).subspan(tensor.offset, tensor.bytes());
+  const std::span<const std::byte> file = file_bytes(tensor.file);
+  // A record from another checkpoint (or edited by hand) must not read outside the mapping.
+  STLOAD_EXPECT(tensor.offset <= file.size() && tensor.bytes() <= file.size() - tensor.offset,
+                ErrorCode::InvalidArgument,
+                "tensor '" + tensor.info.name + "' at offset " + std::to_string(tensor.offset) +
+                    " runs past the end of " + impl_->files[tensor.file].path.string());
+  return file.subspan(tensor.offset, tensor.bytes());
 }
 
 }  // namespace stload

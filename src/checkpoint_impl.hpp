@@ -11,6 +11,7 @@
 namespace stload {
 
 struct Checkpoint::Impl {
+  std::filesystem::path source;  // the path open() was given, for messages
   std::vector<FileInfo> files;
   std::vector<detail::MappedFile> mappings;  // parallel to files
   std::vector<TensorRecord> tensors;         // never resized after open: `by_name` points into it
@@ -23,11 +24,11 @@ namespace detail {
 /// The shard file names of a `*.index.json` weight_map, each checked to stay inside `directory`
 /// (no absolute paths, no `..`, no symlink leading out), with the tensors mapped to each.
 struct ShardIndex {
-  std::vector<std::filesystem::path> shards;      // canonical paths, in first-mention order
+  std::vector<std::filesystem::path> shards;      // canonical paths, sorted
   std::vector<std::vector<std::string>> tensors;  // per shard, the names the index maps to it
 };
 
-/// Parses and checks an index file. Throws InvalidIndex / NotFound naming the index and entry.
+/// Parses and checks an index file. Throws InvalidIndex / NotFound / Io naming the index and entry.
 ShardIndex read_shard_index(const std::filesystem::path& index_path);
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 #include "stload/loader.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "checkpoint_impl.hpp"
@@ -18,15 +19,20 @@ double seconds_since(Clock::time_point start) {
 }
 
 // Room left on a device for an `auto` map: its free memory less a margin for the caller's own
-// allocations (5%, at least 256 MiB), as accelerate's infer_auto_device_map keeps headroom.
+// allocations, as accelerate's infer_auto_device_map keeps headroom. The margin is 5%, at least
+// 256 MiB, but never more than an eighth of the device: a flat 256 MiB floor would leave a small
+// device (a 200 MiB GPU slice, a cpu:N test device of a few MiB) no room at all.
 std::uint64_t usable(std::uint64_t free_bytes) {
-  const std::uint64_t margin = std::max<std::uint64_t>(free_bytes / 20, 256ULL << 20U);
-  return free_bytes > margin ? free_bytes - margin : 0;
+  const std::uint64_t floor = std::min<std::uint64_t>(256ULL << 20U, free_bytes / 8);
+  const std::uint64_t margin = std::max<std::uint64_t>(free_bytes / 20, floor);
+  return free_bytes - margin;
 }
 
 DeviceMap resolve_device_map(const LoadOptions& options, const CopyEngine& engine) {
   const bool cuda = engine.name() == "cuda";
-  if (!options.device_map_given)
+  // A map the caller built counts as given even when device_map_given was left false: silently
+  // loading onto the default device instead would be worse than any reading of the flag.
+  if (!options.device_map_given && options.device_map.is_default())
     return DeviceMap(Device{cuda ? DeviceKind::Cuda : DeviceKind::Cpu, 0});
   const DeviceMap& map = options.device_map;
   if (map.is_automatic() && map.devices().empty()) {
@@ -78,6 +84,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
                  std::shared_ptr<CopyEngine> engine, LoadStats* stats) {
   const auto start = Clock::now();
   const std::uint64_t baseline_rss = detail::rss_anon_bytes();
+  detail::check_pipeline_options(options);
   if (!engine) engine = make_engine(options.engine);
 
   PlanOptions plan_options;

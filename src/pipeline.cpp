@@ -1,19 +1,50 @@
 #include "pipeline.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
 
+#include "cpu/guarded_copy.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "detail/nvtx.hpp"
 
 namespace stload::detail {
 namespace {
+
+ssize_t system_pread(int fd, void* buffer, std::size_t bytes, off_t offset) {
+  return ::pread(fd, buffer, bytes, offset);
+}
+
+std::atomic<PreadFunction> pread_function{&system_pread};
+
+// MappedFile::read_at's loop, through the replaceable pread: a short read is continued, an error or
+// an end of file inside the range is an Io error naming the file and offset.
+void pread_exact(const MappedFile& mapping, std::byte* out, std::uint64_t bytes,
+                 std::uint64_t offset) {
+  const PreadFunction read = pread_function.load(std::memory_order_relaxed);
+  std::uint64_t done = 0;
+  while (done < bytes) {
+    const ssize_t got = read(mapping.fd(), out + done, static_cast<std::size_t>(bytes - done),
+                             static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    STLOAD_EXPECT(got >= 0, ErrorCode::Io,
+                  errno_message(mapping.path().string() + ": read at offset " +
+                                std::to_string(offset + done)));
+    STLOAD_EXPECT(got > 0, ErrorCode::Io,
+                  mapping.path().string() + ": unexpected end of file at offset " +
+                      std::to_string(offset + done) + " (file truncated?)");
+    done += static_cast<std::uint64_t>(got);
+  }
+}
 
 class Pipeline {
  public:
@@ -34,20 +65,26 @@ class Pipeline {
     figures.peak_rss_anon_bytes = rss_anon_bytes();
     peak_rss_ = figures.peak_rss_anon_bytes;
     size_ring();
+    prepare_files();
+    // Declared after the staging it reads, so that on every path the session (draining its copies)
+    // is destroyed before the staging memory is freed.
     std::unique_ptr<Buffer> staging;
+    std::unique_ptr<CopySession> session;
     if (slots_ > 0) {
       staging = engine_.allocate_staging(slots_ * slot_bytes_);
       staging_ = staging->data();
       figures.staging_bytes = staging->size();
-      engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      session = engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      session_ = session.get();
     }
     const auto start = std::chrono::steady_clock::now();
     {
       std::vector<std::jthread> readers;
       readers.reserve(readers_);
       for (std::size_t r = 0; r < readers_; ++r) readers.emplace_back([this, r] { read_loop(r); });
-    }               // jthreads join here
-    engine_.end();  // no copy may still read the staging ring once it is freed
+    }                 // jthreads join here
+    session.reset();  // every copy has completed
+    session_ = nullptr;
     figures.copy_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     figures.peak_rss_anon_bytes = std::max(peak_rss_.load(), rss_anon_bytes());
@@ -56,6 +93,26 @@ class Pipeline {
   }
 
  private:
+  // A file that shrank since it was opened fails here, cleanly, naming the file: read from the
+  // mapping it would kill the process with SIGBUS. (A file truncated while the load runs is caught
+  // by pread; ReadMethod::Mmap cannot guard against that.) Opening read headers with readahead
+  // off; streaming the data wants it on.
+  void prepare_files() const {
+    for (std::size_t f = 0; f < file_total_.size(); ++f) {
+      if (file_total_[f] == 0) continue;
+      const FileInfo& info = checkpoint_.files[f];
+      const MappedFile& mapping = checkpoint_.mappings[f];
+      struct stat now {};
+      STLOAD_EXPECT(::fstat(mapping.fd(), &now) == 0, ErrorCode::Io,
+                    errno_message(info.path.string() + ": fstat"));
+      STLOAD_EXPECT(static_cast<std::uint64_t>(now.st_size) >= info.size, ErrorCode::Io,
+                    info.path.string() + ": the file is " + std::to_string(now.st_size) +
+                        " bytes, but was " + std::to_string(info.size) +
+                        " when the checkpoint was opened (truncated?)");
+      mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
+    }
+  }
+
   // Slots hold one chunk each; every reader owns the slots congruent to it, so slots never pass
   // between threads and a reader waits only on its own copies.
   void size_ring() {
@@ -88,11 +145,12 @@ class Pipeline {
           const std::size_t slot = c % slots_;
           if (used[slot]) {
             STLOAD_NVTX_RANGE("wait slot");
-            engine_.wait(slot);
+            session_->wait(slot);
           }
           std::byte* buffer = staging_ + slot * slot_bytes_;
           fill(chunk, buffer);
-          engine_.copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset, chunk.bytes);
+          session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset,
+                               chunk.bytes);
           used[slot] = true;
         }
         report(chunk);
@@ -103,7 +161,7 @@ class Pipeline {
     for (std::size_t slot = 0; slot < slots_; ++slot) {
       if (!used[slot]) continue;
       try {
-        engine_.wait(slot);
+        session_->wait(slot);
       } catch (...) {
         fail(std::current_exception());
       }
@@ -137,13 +195,15 @@ class Pipeline {
   void read_run(std::size_t file, std::uint64_t offset, std::uint64_t bytes, std::byte* out) const {
     const MappedFile& mapping = checkpoint_.mappings[file];
     if (options_.read_method == ReadMethod::Pread) {
-      mapping.read_at(out, bytes, offset);
+      pread_exact(mapping, out, bytes, offset);
       return;
     }
     STLOAD_EXPECT(offset + bytes <= mapping.size(), ErrorCode::Io,
                   mapping.path().string() + ": range at offset " + std::to_string(offset) +
                       " is past the end of the mapping");
-    std::memcpy(out, mapping.bytes().data() + offset, bytes);
+    STLOAD_EXPECT(guarded_copy(out, mapping.bytes().data() + offset, bytes), ErrorCode::Io,
+                  mapping.path().string() + ": range at offset " + std::to_string(offset) +
+                      " vanished while being read (file truncated?)");
   }
 
   void report(const Chunk& chunk) {
@@ -157,16 +217,21 @@ class Pipeline {
       const Piece& piece = plan_.pieces[p];
       file_done_[piece.file] += piece.bytes;
       bytes_done_ += piece.bytes;
-      progress.file = piece.file;
+      progress.file = piece.file;  // every piece of a chunk is from one file
     }
-    if (!options_.progress) return;
+    // Once the load is cancelled or failed the caller hears nothing more: the stop flag is read
+    // and (on cancel) set under the lock, so no other reader can call back in between.
+    if (!options_.progress || stop_.load()) return;
     progress.bytes_done = bytes_done_;
     progress.bytes_total = plan_.tensor_bytes;
     progress.file_bytes_done = file_done_[progress.file];
     progress.file_bytes_total = file_total_[progress.file];
-    STLOAD_EXPECT(options_.progress(progress), ErrorCode::Cancelled,
-                  "load cancelled by the progress callback after " + std::to_string(bytes_done_) +
-                      " of " + std::to_string(plan_.tensor_bytes) + " bytes");
+    if (!options_.progress(progress)) {
+      stop_.store(true);
+      STLOAD_FAIL(ErrorCode::Cancelled, "load cancelled by the progress callback after " +
+                                            std::to_string(bytes_done_) + " of " +
+                                            std::to_string(plan_.tensor_bytes) + " bytes");
+    }
   }
 
   void fail(std::exception_ptr error) noexcept {
@@ -186,6 +251,7 @@ class Pipeline {
   std::size_t slots_ = 0;
   std::uint64_t slot_bytes_ = 0;
   std::byte* staging_ = nullptr;
+  CopySession* session_ = nullptr;
 
   std::mutex progress_mutex_;
   std::uint64_t bytes_done_ = 0;
@@ -199,6 +265,17 @@ class Pipeline {
 };
 
 }  // namespace
+
+void set_pread_for_testing(PreadFunction function) noexcept {
+  pread_function.store(function != nullptr ? function : &system_pread);
+}
+
+void check_pipeline_options(const LoadOptions& options) {
+  STLOAD_EXPECT(options.staging_bytes >= options.chunk_bytes, ErrorCode::InvalidArgument,
+                "staging budget of " + std::to_string(options.staging_bytes) +
+                    " bytes is smaller than one chunk of " + std::to_string(options.chunk_bytes) +
+                    " (raise the budget or lower the chunk size)");
+}
 
 PipelineFigures run_pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
                              std::vector<std::unique_ptr<Buffer>>& arenas, CopyEngine& engine,

@@ -3,6 +3,9 @@
 // the engine copies each slot to its arena asynchronously, and a slot is reused only once its copy
 // has completed. Order, back-pressure, errors and cancellation live here, not in the engines.
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <memory>
 #include <vector>
 
@@ -16,6 +19,18 @@ struct PipelineFigures {
   std::uint64_t peak_rss_anon_bytes = 0;
   double copy_seconds = 0;
 };
+
+/// The pread the Pread read method calls, one system call at a time, with ::pread's contract.
+using PreadFunction = ssize_t (*)(int fd, void* buffer, std::size_t bytes, off_t offset);
+
+/// Fault-injection seam for tests (I/O errors, short reads): replaces the pread of every later
+/// load; nullptr restores ::pread. Set it only while no load runs.
+void set_pread_for_testing(PreadFunction function) noexcept;
+
+/// Checks the options the pipeline depends on, so a bad one fails before anything is allocated:
+/// the staging budget must hold one chunk (checked in every mode, so that whether a load is
+/// valid does not depend on which arenas happen to be written directly). Throws InvalidArgument.
+void check_pipeline_options(const LoadOptions& options);
 
 /// Runs every chunk of `plan` into `arenas` (parallel to plan.arenas). On any failure it stops the
 /// readers, waits for copies in flight, releases the staging ring and rethrows one Error.

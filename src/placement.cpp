@@ -53,6 +53,7 @@ std::string Device::to_string() const {
 DeviceMap DeviceMap::from_rules(std::map<std::string, Device> rules) {
   STLOAD_EXPECT(!rules.empty(), ErrorCode::InvalidArgument, "device_map has no entries");
   DeviceMap map;
+  map.given_ = true;
   map.rules_ = {rules.begin(), rules.end()};
   return map;
 }
@@ -60,6 +61,7 @@ DeviceMap DeviceMap::from_rules(std::map<std::string, Device> rules) {
 DeviceMap DeviceMap::automatic(std::vector<Device> devices,
                                std::map<Device, std::uint64_t> max_memory) {
   DeviceMap map;
+  map.given_ = true;
   map.rules_.clear();
   map.automatic_ = true;
   map.auto_devices_ = std::move(devices);

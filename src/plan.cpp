@@ -43,7 +43,11 @@ class ChunkBuilder {
       }
       return;
     }
-    if (open && placed.arena_offset + bytes - open->chunk.arena_offset > chunk_bytes_) close(open);
+    // A chunk reads from one file: progress can then name the file each chunk completes, and a
+    // reader never switches descriptors inside one slot.
+    if (open && (open->pieces.back().file != tensor.file ||
+                 placed.arena_offset + bytes - open->chunk.arena_offset > chunk_bytes_))
+      close(open);
     if (!open) open = OpenChunk{Chunk{placed.arena, placed.arena_offset, 0, 0, 0}, {}};
     const std::uint64_t at = placed.arena_offset - open->chunk.arena_offset;
     open->pieces.push_back(Piece{tensor.file, tensor.offset, bytes, at});

@@ -1,13 +1,13 @@
 #include <algorithm>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <utility>
 
 #include "checkpoint_impl.hpp"
 #include "detail/check.hpp"
 #include "detail/rapidjson.hpp"
 
-#include <rapidjson/document.h>
+#include <rapidjson/reader.h>
 
 namespace stload::detail {
 namespace {
@@ -15,10 +15,19 @@ namespace {
 // An index holds a weight_map of names, not tensors: a generous cap still bounds memory.
 constexpr std::uint64_t kMaxIndexSize = 1ULL << 30U;
 
+// ENOENT, or ENOTDIR for a path through a regular file; anything else (EACCES, ELOOP, ...) is Io.
+bool is_missing(const std::error_code& ec) {
+  return ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory;
+}
+
 std::filesystem::path checked_shard_path(const std::filesystem::path& index,
                                          const std::filesystem::path& directory,
                                          std::string_view name) {
   const std::string where = index.string() + ": shard '" + std::string(name) + "'";
+  // A NUL would cut the name short at the system call, so the file opened would not be the one
+  // named.
+  STLOAD_EXPECT(name.find('\0') == std::string_view::npos, ErrorCode::InvalidIndex,
+                where + " contains a NUL character");
   const std::filesystem::path relative(name);
   STLOAD_EXPECT(!name.empty() && relative.is_relative() && !relative.has_root_name(),
                 ErrorCode::InvalidIndex, where + " must be a relative file name");
@@ -27,14 +36,133 @@ std::filesystem::path checked_shard_path(const std::filesystem::path& index,
   }
   std::error_code ec;
   const std::filesystem::path resolved = std::filesystem::canonical(directory / relative, ec);
-  STLOAD_EXPECT(!ec, ErrorCode::NotFound, where + " does not exist");
+  STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
+                where + " does not exist (" + ec.message() + ")");
+  STLOAD_EXPECT(!ec, ErrorCode::Io, where + ": " + ec.message());
   const std::filesystem::path inside = resolved.lexically_relative(directory);
-  STLOAD_EXPECT(!inside.empty() && *inside.begin() != "..", ErrorCode::InvalidIndex,
+  STLOAD_EXPECT(!inside.empty() && inside != "." && *inside.begin() != "..",
+                ErrorCode::InvalidIndex,
                 where + " resolves to " + resolved.string() + ", outside the checkpoint directory");
-  STLOAD_EXPECT(std::filesystem::is_regular_file(resolved), ErrorCode::InvalidIndex,
-                where + " is not a regular file");
+  // As for a single file: a directory, FIFO or device where a file belongs is an I/O error.
+  STLOAD_EXPECT(std::filesystem::is_regular_file(std::filesystem::status(resolved, ec)) && !ec,
+                ErrorCode::Io, where + " (" + resolved.string() + ") is not a regular file");
   return resolved;
 }
+
+// Streams the index through RapidJSON's SAX reader: only the weight_map's pairs are kept, so a
+// large index costs its entries, not a DOM of the whole document, and a number stays
+// distinguishable from a string (with kParseNumbersAsStringsFlag a DOM would store both as text).
+class IndexHandler {
+ public:
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] bool saw_weight_map() const { return saw_weight_map_; }
+  /// Distinct shard names, in first-mention order, and per shard the tensors mapped to it.
+  [[nodiscard]] std::vector<std::string>& shard_names() { return shard_names_; }
+  [[nodiscard]] std::vector<std::vector<std::string>>& tensors() { return tensors_; }
+  [[nodiscard]] std::size_t entry_count() const { return entry_count_; }
+
+  bool Null() { return scalar("null"); }
+  bool Bool(bool /*unused*/) { return scalar("a boolean"); }
+  bool Int(int /*unused*/) { return scalar("a number"); }
+  bool Int64(std::int64_t /*unused*/) { return scalar("a number"); }
+  bool Uint(unsigned /*unused*/) { return scalar("a number"); }
+  bool Uint64(std::uint64_t /*unused*/) { return scalar("a number"); }
+  bool Double(double /*unused*/) { return scalar("a number"); }
+  bool RawNumber(const char* /*str*/, rapidjson::SizeType /*length*/, bool /*copy*/) {
+    return scalar("a number");
+  }
+
+  bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    if (!is_decoded_string_utf8(str, length)) return fail(kLoneSurrogate);
+    if (depth_ == 2 && in_weight_map_) {
+      // Each shard name is kept once: a million entries naming four files cost four names.
+      const auto [slot, inserted] =
+          slot_of_shard_.try_emplace(std::string(str, length), shard_names_.size());
+      if (inserted) {
+        shard_names_.push_back(slot->first);
+        tensors_.emplace_back();
+      }
+      tensors_[slot->second].push_back(std::move(key_));
+      ++entry_count_;
+      return true;
+    }
+    return scalar("a string");
+  }
+
+  bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    if (!is_decoded_string_utf8(str, length)) return fail(kLoneSurrogate);
+    if (depth_ == 1) {
+      // RapidJSON keeps duplicate keys: a second weight_map must not silently win or lose.
+      std::string key(str, length);
+      if (std::find(top_keys_.begin(), top_keys_.end(), key) != top_keys_.end()) {
+        return fail("key '" + key + "' appears twice");
+      }
+      top_keys_.push_back(std::move(key));
+    } else if (depth_ == 2 && in_weight_map_) {
+      key_.assign(str, length);
+    }
+    return true;
+  }
+
+  bool StartObject() {
+    if (depth_ == 1 && top_keys_.back() == "weight_map") {
+      in_weight_map_ = true;
+      saw_weight_map_ = true;
+    } else if (depth_ == 2 && in_weight_map_) {
+      return fail("weight_map entry '" + key_ + "' must name a file, not an object");
+    }
+    ++depth_;
+    return true;
+  }
+  bool EndObject(rapidjson::SizeType /*members*/) {
+    --depth_;
+    if (depth_ == 1) in_weight_map_ = false;
+    return true;
+  }
+  bool StartArray() {
+    if (depth_ == 0) return fail("not a JSON object");
+    if (depth_ == 1 && top_keys_.back() == "weight_map") return fail("no 'weight_map' object");
+    if (depth_ == 2 && in_weight_map_) {
+      return fail("weight_map entry '" + key_ + "' must name a file, not an array");
+    }
+    ++depth_;
+    return true;
+  }
+  bool EndArray(rapidjson::SizeType /*elements*/) {
+    --depth_;
+    return true;
+  }
+
+ private:
+  static constexpr const char* kLoneSurrogate =
+      "a \\u escape decodes to a lone surrogate, which is not UTF-8";
+
+  // A scalar is fine anywhere but at the root, as the weight_map, or as a weight_map value
+  // that is not a string.
+  bool scalar(const char* what) {
+    if (depth_ == 0) return fail("not a JSON object");
+    if (depth_ == 1 && top_keys_.back() == "weight_map") return fail("no 'weight_map' object");
+    if (depth_ == 2 && in_weight_map_) {
+      return fail("weight_map entry '" + key_ + "' must name a file, not " + what);
+    }
+    return true;
+  }
+  bool fail(std::string message) {
+    error_ = std::move(message);
+    return false;
+  }
+
+  int depth_ = 0;  // 1 inside the root object, 2 inside one of its values
+  bool in_weight_map_ = false;
+  bool saw_weight_map_ = false;
+  std::vector<std::string> top_keys_;  // a handful: weight_map, metadata
+  std::string key_;
+  std::unordered_map<std::string, std::size_t> slot_of_shard_;
+  std::vector<std::string> shard_names_;
+  std::vector<std::vector<std::string>> tensors_;
+  std::size_t entry_count_ = 0;
+  std::string error_;
+};
 
 }  // namespace
 
@@ -48,51 +176,66 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   STLOAD_EXPECT(is_valid_utf8(text, bytes.size()), ErrorCode::InvalidIndex,
                 index_path.string() + ": not valid UTF-8");
 
-  rapidjson::Document doc;
+  IndexHandler handler;
   rapidjson::MemoryStream stream(text, bytes.size());
-  doc.ParseStream<kUntrustedParseFlags>(stream);
-  STLOAD_EXPECT(!doc.HasParseError(), ErrorCode::InvalidIndex,
-                index_path.string() + ": " + rapidjson::GetParseError_En(doc.GetParseError()) +
-                    " at offset " + std::to_string(doc.GetErrorOffset()));
+  rapidjson::Reader reader;
+  const rapidjson::ParseResult result = reader.Parse<kUntrustedParseFlags>(stream, handler);
+  STLOAD_EXPECT(
+      result, ErrorCode::InvalidIndex,
+      index_path.string() + ": " +
+          (handler.error().empty() ? std::string(rapidjson::GetParseError_En(result.Code()))
+                                   : handler.error()) +
+          " at offset " + std::to_string(result.Offset()));
   STLOAD_EXPECT(
       is_json_whitespace(text + stream.Tell(), bytes.size() - stream.Tell()),
       ErrorCode::InvalidIndex,
       index_path.string() + ": trailing characters at offset " + std::to_string(stream.Tell()));
-  STLOAD_EXPECT(doc.IsObject(), ErrorCode::InvalidIndex,
-                index_path.string() + ": not a JSON object");
-  const auto weight_map = doc.FindMember("weight_map");
-  STLOAD_EXPECT(weight_map != doc.MemberEnd() && weight_map->value.IsObject(),
-                ErrorCode::InvalidIndex, index_path.string() + ": no 'weight_map' object");
-
-  const std::filesystem::path directory = std::filesystem::canonical(index_path).parent_path();
-  ShardIndex index;
-  std::unordered_map<std::string, std::size_t> shard_of_name;  // file name -> shard slot
-  std::unordered_set<std::string_view> seen_tensors;
-  for (const auto& entry : weight_map->value.GetObject()) {
-    const std::string_view tensor(entry.name.GetString(), entry.name.GetStringLength());
-    STLOAD_EXPECT(
-        entry.value.IsString(), ErrorCode::InvalidIndex,
-        index_path.string() + ": weight_map entry '" + std::string(tensor) + "' must name a file");
-    STLOAD_EXPECT(
-        seen_tensors.insert(tensor).second, ErrorCode::InvalidIndex,
-        index_path.string() + ": tensor '" + std::string(tensor) + "' appears twice in weight_map");
-    const std::string shard(entry.value.GetString(), entry.value.GetStringLength());
-    auto [slot, inserted] = shard_of_name.try_emplace(shard, index.shards.size());
-    if (inserted) {
-      index.shards.push_back(checked_shard_path(index_path, directory, shard));
-      index.tensors.emplace_back();
-    }
-    index.tensors[slot->second].emplace_back(tensor);
-  }
-  STLOAD_EXPECT(!index.shards.empty(), ErrorCode::InvalidIndex,
+  STLOAD_EXPECT(handler.saw_weight_map(), ErrorCode::InvalidIndex,
+                index_path.string() + ": no 'weight_map' object");
+  STLOAD_EXPECT(handler.entry_count() != 0, ErrorCode::InvalidIndex,
                 index_path.string() + ": weight_map is empty");
-  // Two names for one file (e.g. "a.safetensors" and "./a.safetensors") would load it twice.
-  std::vector<std::filesystem::path> sorted = index.shards;
-  std::sort(sorted.begin(), sorted.end());
-  const auto dup = std::adjacent_find(sorted.begin(), sorted.end());
-  STLOAD_EXPECT(dup == sorted.end(), ErrorCode::InvalidIndex,
-                index_path.string() + ": shard " + dup->string() + " is named twice");
-  return index;
+  {
+    std::vector<std::string_view> names;
+    names.reserve(handler.entry_count());
+    for (const auto& shard : handler.tensors())
+      names.insert(names.end(), shard.begin(), shard.end());
+    std::sort(names.begin(), names.end());
+    const auto dup = std::adjacent_find(names.begin(), names.end());
+    STLOAD_EXPECT(
+        dup == names.end(), ErrorCode::InvalidIndex,
+        index_path.string() + ": tensor '" + std::string(*dup) + "' appears twice in weight_map");
+  }
+
+  std::error_code ec;
+  // The directory the index is in, as named: an index that is a symlink (as in a Hugging Face
+  // cache snapshot) still describes the shards beside the link, not beside its target.
+  const std::filesystem::path absolute_index = std::filesystem::absolute(index_path, ec);
+  std::filesystem::path directory;
+  if (!ec) directory = std::filesystem::canonical(absolute_index.parent_path(), ec);
+  STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
+                index_path.string() + ": " + ec.message());
+  STLOAD_EXPECT(!ec, ErrorCode::Io, index_path.string() + ": " + ec.message());
+  ShardIndex index;
+  for (const std::string& name : handler.shard_names()) {
+    index.shards.push_back(checked_shard_path(index_path, directory, name));
+  }
+  index.tensors = std::move(handler.tensors());
+  // Shards in file-name order, as a directory without an index would list them; sorted, two names
+  // for one file (e.g. "a.safetensors" and "./a.safetensors", which would load it twice) are
+  // adjacent.
+  std::vector<std::size_t> order(index.shards.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return index.shards[a] < index.shards[b]; });
+  ShardIndex sorted;
+  for (const std::size_t i : order) {
+    STLOAD_EXPECT(sorted.shards.empty() || sorted.shards.back() != index.shards[i],
+                  ErrorCode::InvalidIndex,
+                  index_path.string() + ": shard " + index.shards[i].string() + " is named twice");
+    sorted.shards.push_back(std::move(index.shards[i]));
+    sorted.tensors.push_back(std::move(index.tensors[i]));
+  }
+  return sorted;
 }
 
 }  // namespace stload::detail

@@ -25,8 +25,30 @@ class Buffer {
   [[nodiscard]] virtual Device device() const noexcept = 0;
 };
 
-/// @brief Allocates arenas and staging memory and moves bytes from staging slots to arenas
-/// asynchronously. The pipeline tracks one outstanding copy per staging slot.
+/// @brief One load's copies: a completion tracker per staging slot and the load's copy queues
+/// (CUDA streams, worker threads). Made by CopyEngine::begin() for one load and used by that load
+/// only, so loads sharing an engine never see each other's slots. Different slots may be used from
+/// different threads at once; one slot from one thread at a time.
+class CopySession {
+ public:
+  /// @brief Waits for every outstanding copy, then releases the queues and trackers. Never throws:
+  /// error paths destroy sessions too. Destroy it before the staging memory its copies read.
+  virtual ~CopySession() = default;
+  CopySession() = default;
+  CopySession(const CopySession&) = delete;
+  CopySession& operator=(const CopySession&) = delete;
+
+  /// @brief Starts copying `bytes` from `source` (inside a staging buffer) to `arena` at `offset`.
+  /// The slot's previous copy must have been waited for.
+  virtual void copy_async(std::size_t slot, const std::byte* source, Buffer& arena,
+                          std::uint64_t offset, std::uint64_t bytes) = 0;
+  /// @brief Blocks until the slot's last copy is complete. @throws Error if that copy failed
+  virtual void wait(std::size_t slot) = 0;
+};
+
+/// @brief Allocates arenas and staging memory and opens copy sessions. Every member may be called
+/// from several threads at once, so one engine serves concurrent loads; the per-load copy state
+/// lives in the CopySession each load opens.
 class CopyEngine {
  public:
   virtual ~CopyEngine() = default;
@@ -47,17 +69,10 @@ class CopyEngine {
   /// @brief Host memory the engine copies from fastest (pinned for CUDA). @throws Error OutOfMemory
   [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) = 0;
 
-  /// @brief Prepares `slots` copy trackers and `streams` queues for one load.
-  virtual void begin(std::size_t slots, std::size_t streams) = 0;
-  /// @brief Starts copying `bytes` from `source` (inside a staging buffer) to `arena` at `offset`.
-  /// The slot's previous copy must have been waited for.
-  virtual void copy_async(std::size_t slot, const std::byte* source, Buffer& arena,
-                          std::uint64_t offset, std::uint64_t bytes) = 0;
-  /// @brief Blocks until the slot's last copy is complete. @throws Error if that copy failed
-  virtual void wait(std::size_t slot) = 0;
-  /// @brief Waits for every outstanding copy and releases the load's streams and trackers.
-  /// Never throws: used on error paths too.
-  virtual void end() noexcept = 0;
+  /// @brief Opens one load's session with `slots` copy trackers and `streams` queues (per device).
+  /// @throws Error (Cuda, OutOfMemory) when its streams or trackers cannot be made; nothing leaks
+  [[nodiscard]] virtual std::unique_ptr<CopySession> begin(std::size_t slots,
+                                                           std::size_t streams) = 0;
 
   /// @brief Copies arena bytes back to host memory (verification, digests, save).
   virtual void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) = 0;

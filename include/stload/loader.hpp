@@ -37,9 +37,11 @@ struct LoadOptions {
   EngineKind engine = EngineKind::Auto;  ///< used when load() is given no engine
   DeviceMap device_map;                  ///< default: every tensor on cpu:0 (or cuda:0 when
                                          ///< the engine is CUDA and the map is left default)
-  bool device_map_given = false;         ///< false: the default above applies
+  bool device_map_given = false;         ///< true: device_map applies even if default-constructed;
+                                         ///< any map built otherwise applies regardless
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
-  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together
+  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together;
+                                                 ///< at least chunk_bytes, in every mode
   std::uint64_t chunk_bytes = 16ULL << 20U;      ///< one slot; the largest single copy
   std::size_t reader_threads = 2;                ///< threads reading the files
   std::size_t streams = 2;                       ///< copy queues per load (CUDA streams)
@@ -74,8 +76,8 @@ struct LoadStats {
 /// @param options device map, filter, staging and threading knobs
 /// @param engine the engine to use; when null one is made from options.engine
 /// @param stats when given, receives what the load did
-/// @throws Error for a bad device map (before any byte is copied), OutOfMemory, Io, Cuda or
-///         Cancelled; everything allocated is released first.
+/// @throws Error InvalidArgument for a bad device map or option (before anything is allocated),
+///         OutOfMemory, Io, Cuda or Cancelled; everything allocated is released first.
 [[nodiscard]] LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options = {},
                                std::shared_ptr<CopyEngine> engine = nullptr,
                                LoadStats* stats = nullptr);

@@ -34,8 +34,9 @@ struct Device {
 /// `auto` filling devices in file order within per-device memory limits.
 class DeviceMap {
  public:
-  /// @brief Every tensor on cpu:0.
-  DeviceMap() : DeviceMap(Device{}) {}
+  /// @brief Every tensor on cpu:0. A default-constructed map counts as "not chosen": the loader
+  /// then uses the engine's first device (cuda:0 for the CUDA engine).
+  DeviceMap() : DeviceMap(Device{}) { given_ = false; }
   /// @brief Every tensor on `device`.
   explicit DeviceMap(Device device) : rules_{{"", device}} {}
 
@@ -56,6 +57,8 @@ class DeviceMap {
   /// @throws Error InvalidArgument naming what is wrong
   static DeviceMap parse(std::string_view text);
 
+  /// @brief True only for a default-constructed map (see DeviceMap()).
+  [[nodiscard]] bool is_default() const noexcept { return !given_; }
   /// @brief True for `auto` maps.
   [[nodiscard]] bool is_automatic() const noexcept { return automatic_; }
   /// @brief The device a rule map sends `name` to, or nullopt when no rule matches.
@@ -69,6 +72,7 @@ class DeviceMap {
 
  private:
   std::map<std::string, Device, std::less<>> rules_;
+  bool given_ = true;
   bool automatic_ = false;
   std::vector<Device> auto_devices_;
   std::map<Device, std::uint64_t> max_memory_;

@@ -38,7 +38,8 @@ struct Piece {
 };
 
 /// @brief One unit of streaming: one staging slot's worth, copied to one arena range at once.
-/// Small neighbouring tensors share a chunk; a tensor larger than a chunk spans several.
+/// Small neighbouring tensors of one file and one arena share a chunk; a tensor larger than a
+/// chunk spans several. Every piece of a chunk comes from the same file.
 struct Chunk {
   std::size_t arena = 0;           ///< index into LoadPlan::arenas
   std::uint64_t arena_offset = 0;  ///< where the chunk's first byte lands in the arena

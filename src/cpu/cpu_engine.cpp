@@ -83,49 +83,18 @@ struct SlotEvent {
   std::exception_ptr error;
 };
 
-class CpuEngine final : public CopyEngine {
+// One load's streams and slot events. Streams are declared last so that they are destroyed first:
+// each drains its queue and joins before the events its copies signal go away.
+class CpuSession final : public CopySession {
  public:
-  explicit CpuEngine(CpuEngineOptions options) : options_(std::move(options)) {}
-  ~CpuEngine() override { end(); }
-
-  [[nodiscard]] std::string name() const override { return "cpu"; }
-  [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
-  [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
-
-  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
-    const auto it = options_.capacity.find(device);
-    if (it == options_.capacity.end()) return detail::host_available_bytes();
-    const std::lock_guard lock(allocated_mutex_);
-    const auto used = allocated_.find(device);
-    const std::uint64_t in_use = used == allocated_.end() ? 0 : used->second;
-    return it->second > in_use ? it->second - in_use : 0;
-  }
-
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
-                                                       std::uint64_t bytes) override {
-    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
-                  "the cpu engine cannot place memory on " + device.to_string());
-    const auto it = options_.capacity.find(device);
-    STLOAD_EXPECT(it == options_.capacity.end() || bytes <= free_memory(device),
-                  ErrorCode::OutOfMemory,
-                  "out of memory on " + device.to_string() + ": arena of " + std::to_string(bytes) +
-                      " bytes, " + std::to_string(free_memory(device)) + " free");
-    auto buffer = std::make_unique<TrackedBuffer>(*this, device, bytes, options_.prefault_arenas);
-    return buffer;
-  }
-
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    return std::make_unique<HostBuffer>(Device{}, bytes, true, "staging");
-  }
-
-  void begin(std::size_t slots, std::size_t streams) override {
-    end();
-    events_ = std::vector<SlotEvent>(slots);
-    streams_.clear();
+  CpuSession(std::size_t slots, std::size_t streams) : events_(slots) {
     for (std::size_t i = 0; i < std::max<std::size_t>(streams, 1); ++i) {
       streams_.push_back(std::make_unique<Stream>());
     }
   }
+  CpuSession(const CpuSession&) = delete;
+  CpuSession& operator=(const CpuSession&) = delete;
+  ~CpuSession() override = default;
 
   void copy_async(std::size_t slot, const std::byte* source, Buffer& arena, std::uint64_t offset,
                   std::uint64_t bytes) override {
@@ -152,15 +121,55 @@ class CpuEngine final : public CopyEngine {
   }
 
   void wait(std::size_t slot) override {
-    SlotEvent& event = events_.at(slot);
+    STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
+    SlotEvent& event = events_[slot];
     std::unique_lock lock(event.mutex);
     event.done_cv.wait(lock, [&] { return event.done; });
     if (event.error) std::rethrow_exception(event.error);
   }
 
-  void end() noexcept override {
-    streams_.clear();  // each Stream drains its queue and joins
-    events_.clear();
+ private:
+  std::vector<SlotEvent> events_;
+  std::vector<std::unique_ptr<Stream>> streams_;
+};
+
+class CpuEngine final : public CopyEngine {
+ public:
+  explicit CpuEngine(CpuEngineOptions options) : options_(std::move(options)) {}
+
+  [[nodiscard]] std::string name() const override { return "cpu"; }
+  [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
+  [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
+
+  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
+    const auto it = options_.capacity.find(device);
+    if (it == options_.capacity.end()) return detail::host_available_bytes();
+    const std::lock_guard lock(allocated_mutex_);
+    const auto used = allocated_.find(device);
+    const std::uint64_t in_use = used == allocated_.end() ? 0 : used->second;
+    return it->second > in_use ? it->second - in_use : 0;
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
+                                                       std::uint64_t bytes) override {
+    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
+                  "the cpu engine cannot place memory on " + device.to_string());
+    reserve(device, bytes);
+    try {
+      return std::make_unique<TrackedBuffer>(*this, device, bytes, options_.prefault_arenas);
+    } catch (...) {
+      release(device, bytes);
+      throw;
+    }
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
+    return std::make_unique<HostBuffer>(Device{}, bytes, true, "staging");
+  }
+
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
+                                                   std::size_t streams) override {
+    return std::make_unique<CpuSession>(slots, streams);
   }
 
   void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
@@ -175,17 +184,12 @@ class CpuEngine final : public CopyEngine {
   // Arenas count against a device's capacity while they live.
   class TrackedBuffer final : public Buffer {
    public:
+    // Takes over the reservation allocate_arena made.
     TrackedBuffer(CpuEngine& engine, Device device, std::uint64_t bytes, bool prefault)
-        : engine_(engine), buffer_(device, bytes, prefault, "an arena") {
-      const std::lock_guard lock(engine_.allocated_mutex_);
-      engine_.allocated_[device] += bytes;
-    }
+        : engine_(engine), buffer_(device, bytes, prefault, "an arena") {}
     TrackedBuffer(const TrackedBuffer&) = delete;
     TrackedBuffer& operator=(const TrackedBuffer&) = delete;
-    ~TrackedBuffer() override {
-      const std::lock_guard lock(engine_.allocated_mutex_);
-      engine_.allocated_[buffer_.device()] -= buffer_.size();
-    }
+    ~TrackedBuffer() override { engine_.release(buffer_.device(), buffer_.size()); }
     [[nodiscard]] std::byte* data() const noexcept override { return buffer_.data(); }
     [[nodiscard]] std::uint64_t size() const noexcept override { return buffer_.size(); }
     [[nodiscard]] Device device() const noexcept override { return buffer_.device(); }
@@ -195,11 +199,29 @@ class CpuEngine final : public CopyEngine {
     HostBuffer buffer_;
   };
 
+  // Checks capacity and counts the arena in one step, so that concurrent loads sharing the engine
+  // cannot all pass the check and together overcommit a device.
+  void reserve(Device device, std::uint64_t bytes) {
+    const std::lock_guard lock(allocated_mutex_);
+    std::uint64_t& in_use = allocated_[device];
+    const auto it = options_.capacity.find(device);
+    if (it != options_.capacity.end()) {
+      const std::uint64_t free = it->second > in_use ? it->second - in_use : 0;
+      STLOAD_EXPECT(bytes <= free, ErrorCode::OutOfMemory,
+                    "out of memory on " + device.to_string() + ": arena of " +
+                        std::to_string(bytes) + " bytes, " + std::to_string(free) + " free");
+    }
+    in_use += bytes;
+  }
+
+  void release(Device device, std::uint64_t bytes) noexcept {
+    const std::lock_guard lock(allocated_mutex_);
+    allocated_[device] -= bytes;
+  }
+
   CpuEngineOptions options_;
   mutable std::mutex allocated_mutex_;
   std::map<Device, std::uint64_t> allocated_;
-  std::vector<SlotEvent> events_;
-  std::vector<std::unique_ptr<Stream>> streams_;
 };
 
 }  // namespace

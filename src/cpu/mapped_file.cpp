@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "detail/check.hpp"
@@ -14,16 +15,22 @@ namespace stload::detail {
 MappedFile MappedFile::open(const std::filesystem::path& path) {
   MappedFile file;
   file.path_ = path;
-  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It is
+  // cleared again once fstat has shown a regular file, where it has no other meaning.
+  file.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (file.fd_ < 0) {
     const int err = errno;
-    STLOAD_EXPECT(err != ENOENT, ErrorCode::NotFound, path.string() + ": no such file");
+    STLOAD_EXPECT(err != ENOENT && err != ENOTDIR, ErrorCode::NotFound,
+                  path.string() + ": no such file");
     STLOAD_FAIL(ErrorCode::Io, errno_message(path.string() + ": open", err));
   }
   struct stat info {};
   STLOAD_EXPECT(::fstat(file.fd_, &info) == 0, ErrorCode::Io,
                 errno_message(path.string() + ": fstat"));
   STLOAD_EXPECT(S_ISREG(info.st_mode), ErrorCode::Io, path.string() + ": not a regular file");
+  const int flags = ::fcntl(file.fd_, F_GETFL);
+  STLOAD_EXPECT(flags != -1 && ::fcntl(file.fd_, F_SETFL, flags & ~O_NONBLOCK) == 0, ErrorCode::Io,
+                errno_message(path.string() + ": fcntl"));
   file.size_ = static_cast<std::size_t>(info.st_size);
   if (file.size_ > 0) {
     void* data = ::mmap(nullptr, file.size_, PROT_READ, MAP_SHARED, file.fd_, 0);
@@ -79,10 +86,11 @@ void MappedFile::read_at(void* destination, std::size_t size, std::uint64_t offs
 
 void MappedFile::advise_sequential(std::uint64_t offset, std::uint64_t size) const noexcept {
   if (data_ == nullptr || offset >= size_) return;
+  size = std::min<std::uint64_t>(size, size_ - offset);  // so that offset + size cannot wrap
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t start = offset / page * page;
-  ::madvise(static_cast<char*>(data_) + start,
-            std::min<std::uint64_t>(size_ - start, size + offset - start), MADV_SEQUENTIAL);
+  ::madvise(static_cast<char*>(data_) + start, static_cast<std::size_t>(offset + size - start),
+            MADV_SEQUENTIAL);
   ::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(size), POSIX_FADV_SEQUENTIAL);
 }
 

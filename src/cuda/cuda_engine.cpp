@@ -5,8 +5,10 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "cpu/host_memory.hpp"
@@ -107,49 +109,30 @@ struct SlotEvent {
   bool recorded = false;
 };
 
-class CudaEngine final : public CopyEngine {
+// One load's streams (a pool per device) and one event per staging slot. create() is separate
+// from the constructor so that a failure halfway through is cleaned up by the destructor.
+class CudaSession final : public CopySession {
  public:
-  CudaEngine() : device_count_(cuda_device_count()) {
-    STLOAD_EXPECT(
-        device_count_ > 0, ErrorCode::Cuda,
-        "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
-  }
-  ~CudaEngine() override { end(); }
-
-  [[nodiscard]] std::string name() const override { return "cuda"; }
-  [[nodiscard]] bool serves(Device device) const override {
-    return device.kind == DeviceKind::Cpu || (device.index >= 0 && device.index < device_count_);
-  }
-  [[nodiscard]] bool host_addressable(Device device) const override {
-    return device.kind == DeviceKind::Cpu;
-  }
-
-  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
-    if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();
-    std::size_t free_bytes = 0;
-    std::size_t total_bytes = 0;
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
-    STLOAD_CUDA_TRY_MSG(cudaMemGetInfo(&free_bytes, &total_bytes), device.to_string());
-    return free_bytes;
+  CudaSession() = default;
+  CudaSession(const CudaSession&) = delete;
+  CudaSession& operator=(const CudaSession&) = delete;
+  ~CudaSession() override {
+    for (std::size_t d = 0; d < streams_.size(); ++d) {
+      STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(static_cast<int>(d)));
+      for (cudaStream_t stream : streams_[d]) {
+        STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
+        STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
+      }
+    }
+    for (SlotEvent& slot : events_) {
+      if (slot.event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(slot.event));
+    }
   }
 
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
-                                                       std::uint64_t bytes) override {
-    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
-                  "the cuda engine has no device " + device.to_string());
-    if (device.kind == DeviceKind::Cpu) return std::make_unique<HostArena>(device, bytes);
-    return std::make_unique<DeviceArena>(device, bytes);
-  }
-
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    return std::make_unique<PinnedBuffer>(bytes);
-  }
-
-  void begin(std::size_t slots, std::size_t streams) override {
-    end();
+  void create(int device_count, std::size_t slots, std::size_t streams) {
     streams_per_device_ = std::max<std::size_t>(streams, 1);
-    streams_.assign(static_cast<std::size_t>(device_count_), {});
-    for (int d = 0; d < device_count_; ++d) {
+    streams_.assign(static_cast<std::size_t>(device_count), {});
+    for (int d = 0; d < device_count; ++d) {
       STLOAD_CUDA_TRY(cudaSetDevice(d));
       for (std::size_t s = 0; s < streams_per_device_; ++s) {
         cudaStream_t stream = nullptr;
@@ -196,19 +179,54 @@ class CudaEngine final : public CopyEngine {
     event.recorded = false;
   }
 
-  void end() noexcept override {
-    for (std::size_t d = 0; d < streams_.size(); ++d) {
-      STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(static_cast<int>(d)));
-      for (cudaStream_t stream : streams_[d]) {
-        STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
-        STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
-      }
-    }
-    streams_.clear();
-    for (SlotEvent& slot : events_) {
-      if (slot.event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(slot.event));
-    }
-    events_.clear();
+ private:
+  std::size_t streams_per_device_ = 1;
+  std::vector<std::vector<cudaStream_t>> streams_;
+  std::vector<SlotEvent> events_;
+};
+
+class CudaEngine final : public CopyEngine {
+ public:
+  CudaEngine() : device_count_(cuda_device_count()) {
+    STLOAD_EXPECT(
+        device_count_ > 0, ErrorCode::Cuda,
+        "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
+  }
+
+  [[nodiscard]] std::string name() const override { return "cuda"; }
+  [[nodiscard]] bool serves(Device device) const override {
+    return device.kind == DeviceKind::Cpu || (device.index >= 0 && device.index < device_count_);
+  }
+  [[nodiscard]] bool host_addressable(Device device) const override {
+    return device.kind == DeviceKind::Cpu;
+  }
+
+  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
+    if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();
+    std::size_t free_bytes = 0;
+    std::size_t total_bytes = 0;
+    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    STLOAD_CUDA_TRY_MSG(cudaMemGetInfo(&free_bytes, &total_bytes), device.to_string());
+    return free_bytes;
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
+                                                       std::uint64_t bytes) override {
+    STLOAD_EXPECT(serves(device), ErrorCode::InvalidArgument,
+                  "the cuda engine has no device " + device.to_string());
+    if (device.kind == DeviceKind::Cpu) return std::make_unique<HostArena>(device, bytes);
+    return std::make_unique<DeviceArena>(device, bytes);
+  }
+
+  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
+    return std::make_unique<PinnedBuffer>(bytes);
+  }
+
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
+                                                   std::size_t streams) override {
+    auto session = std::make_unique<CudaSession>();
+    session->create(device_count_, slots, streams);
+    return session;
   }
 
   void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
@@ -228,9 +246,6 @@ class CudaEngine final : public CopyEngine {
 
  private:
   int device_count_ = 0;
-  std::size_t streams_per_device_ = 1;
-  std::vector<std::vector<cudaStream_t>> streams_;
-  std::vector<SlotEvent> events_;
 };
 
 }  // namespace

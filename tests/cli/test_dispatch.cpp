@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "cli_runner.hpp"
+#include "load_args.hpp"
 
 namespace stload {
 namespace {
@@ -27,6 +28,20 @@ TEST(CliDispatch, help_lists_every_command_on_stdout) {
     EXPECT_EQ(r.exit_code, 0) << spelling;
     EXPECT_NE(r.out.find("inspect"), std::string::npos) << spelling << ": " << r.out;
     EXPECT_NE(r.out.find("validate"), std::string::npos) << spelling << ": " << r.out;
+  }
+}
+
+// The help is the CLI's reference: an option the parser accepts but the help omits is a lie by
+// omission, so the list is checked against the parser's own table.
+TEST(CliDispatch, help_of_load_and_digest_documents_every_load_option) {
+  for (const char* command : {"load", "digest"}) {
+    const auto r = run_cli({"help", command});
+    ASSERT_EQ(r.exit_code, 0) << command;
+    for (const auto& option : cli::kLoadOptionSpecs) {
+      EXPECT_NE(r.out.find("  " + std::string(option.name)), std::string::npos)
+          << command << " help omits " << option.name << ":\n"
+          << r.out;
+    }
   }
 }
 

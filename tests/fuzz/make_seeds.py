@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus for fuzz_parse_header into corpus/parse_header/.
+"""Writes the seed corpora of the fuzz targets into corpus/<target>/.
+
+parse_header and load take one .safetensors file; checkpoint_index takes an index.json and up to
+two shards joined by SPLIT (the separator fuzz_checkpoint_index.cpp cuts at).
 
 Seeds are small on purpose (libFuzzer mutates small inputs best): each valid file has a handful of
 tiny tensors, and each invalid one breaks exactly one rule of the format so the fuzzer starts next
@@ -7,7 +10,7 @@ to every error path. Standard library only; the output is deterministic, so re-r
 the committed corpus unchanged. Inputs found by fuzzing are kept: fuzz-<sha1> (new coverage edges,
 merged in with `-merge=1 -use_counters=0`) and crash-* / regress-* (findings).
 
-Usage: python3 tests/fuzz/make_seeds.py [OUTPUT_DIR]
+Usage: python3 tests/fuzz/make_seeds.py [CORPUS_DIR]   (default: tests/fuzz/corpus)
 """
 
 import json
@@ -147,21 +150,86 @@ def seeds():
     return s
 
 
-def main():
-    out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
-                       pathlib.Path(__file__).resolve().parent / "corpus" / "parse_header")
+SPLIT = b"\0SPLIT\0"
+
+
+def index(weight_map, metadata=None):
+    obj = {"weight_map": weight_map}
+    if metadata is not None:
+        obj["metadata"] = metadata
+    return json.dumps(obj, separators=(",", ":")).encode()
+
+
+def sharded(index_bytes, *shards):
+    return SPLIT.join((index_bytes,) + shards)
+
+
+def checkpoint_index_seeds():
+    a = valid([("x", "F32", [2]), ("y", "U8", [3])], {"format": "pt"})
+    b = valid([("z", "BF16", [2, 2])])
+    both = {"x": "a.safetensors", "y": "a.safetensors", "z": "b.safetensors"}
+    s = {}
+    s["valid_two_shards"] = sharded(index(both, {"total_size": 27}), a, b)
+    s["valid_one_shard"] = sharded(index({"x": "a.safetensors", "y": "a.safetensors"}), a)
+    s["valid_dot_slash_name"] = sharded(index({"z": "./b.safetensors"}), b"", b)
+    s["valid_empty_shard_unlisted"] = sharded(index({"z": "b.safetensors"}), raw("{}"), b)
+    s["bad_wrong_shard"] = sharded(index({"x": "b.safetensors", "y": "a.safetensors",
+                                          "z": "b.safetensors"}), a, b)
+    s["bad_not_in_any_shard"] = sharded(index(dict(both, w="a.safetensors")), a, b)
+    s["bad_unlisted_tensor"] = sharded(index({"x": "a.safetensors", "z": "b.safetensors"}), a, b)
+    s["bad_in_both_shards"] = sharded(index({"x": "a.safetensors", "y": "a.safetensors"}), a, a)
+    s["bad_missing_shard_file"] = sharded(index(both), a)
+    s["bad_parent_dir"] = sharded(index({"x": "../a.safetensors"}), a)
+    s["bad_absolute"] = sharded(index({"x": "/a.safetensors"}), a)
+    s["bad_directory_shard"] = sharded(index({"x": "."}), a)
+    s["bad_index_as_shard"] = sharded(index({"x": "model.safetensors.index.json"}), a)
+    s["bad_same_file_twice"] = sharded(index({"x": "a.safetensors", "y": "./a.safetensors"}), a)
+    s["bad_empty_name"] = sharded(index({"x": ""}), a)
+    s["bad_entry_not_string"] = sharded(b'{"weight_map":{"x":1}}', a)
+    s["bad_duplicate_entry"] = sharded(b'{"weight_map":{"x":"a.safetensors","x":"a.safetensors"}}', a)
+    s["bad_weight_map_empty"] = sharded(index({}), a)
+    s["bad_weight_map_array"] = sharded(b'{"weight_map":["a.safetensors"]}', a)
+    s["bad_no_weight_map"] = sharded(b'{"metadata":{}}', a)
+    s["bad_index_not_json"] = sharded(b'{"weight_map":{', a)
+    s["bad_index_trailing"] = sharded(index(both) + b" x", a, b)
+    s["bad_index_utf8"] = sharded(b'{"weight_map":{"\xff":"a.safetensors"}}', a)
+    s["bad_shard_header"] = sharded(index({"x": "a.safetensors"}), raw("{}", length=64))
+    s["bad_shard_truncated"] = sharded(index(both), a[:-1], b)
+    return s
+
+
+def load_seeds():
+    """Files that take several chunks (1 KiB) and wrap the staging ring (4 KiB) of fuzz_load."""
+    s = {name: data for name, data in seeds().items() if name.startswith("valid_")}
+    s["valid_multi_chunk"] = valid([("big", "U8", [3000])])
+    s["valid_ring_wraps"] = valid([("a", "F32", [700]), ("b", "BF16", [900]), ("c", "U8", [1])])
+    s["valid_chunk_boundaries"] = valid([("a", "U8", [1024]), ("e", "F32", [0]), ("b", "U8", [1023]),
+                                         ("c", "U8", [1025])])
+    s["valid_many_small"] = valid([(f"t{i}", "U8", [i % 5]) for i in range(40)])
+    s["bad_truncated_multi_chunk"] = valid([("big", "U8", [3000])])[:-1]
+    return s
+
+
+def write_corpus(out, generated, max_seed):
     out.mkdir(parents=True, exist_ok=True)
-    generated = seeds()
     for stale in out.glob("*"):  # keep fuzzing regressions, drop seeds this script no longer makes
         if stale.is_file() and not stale.name.startswith(("fuzz-", "crash-", "regress-")) \
                 and stale.name not in generated:
             stale.unlink()
     for name, data in sorted(generated.items()):
-        assert len(data) < 4096, f"{name}: {len(data)} bytes, seeds must stay under 4 KiB"
+        assert len(data) < max_seed, f"{name}: {len(data)} bytes, seeds must stay under {max_seed}"
         (out / name).write_bytes(data)
     total = sum(p.stat().st_size for p in out.iterdir() if p.is_file())
-    assert total < 200 * 1024, f"corpus is {total} bytes, keep it under 200 KiB"
+    assert total < 200 * 1024, f"{out} is {total} bytes, keep it under 200 KiB"
     print(f"wrote {len(generated)} seeds to {out} ({total} bytes in the directory)")
+
+
+def main():
+    root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else
+                        pathlib.Path(__file__).resolve().parent / "corpus")
+    write_corpus(root / "parse_header", seeds(), 4096)
+    write_corpus(root / "checkpoint_index", checkpoint_index_seeds(), 4096)
+    write_corpus(root / "load", load_seeds(), 8192)
 
 
 if __name__ == "__main__":

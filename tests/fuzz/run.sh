@@ -4,7 +4,11 @@
 # Usage: tests/fuzz/run.sh SECONDS [extra libFuzzer flags...]
 #   e.g. tests/fuzz/run.sh 600            # ten minutes per target
 #        FUZZ_TARGETS=parse_header tests/fuzz/run.sh 60 -max_len=8192
-#   FUZZ_CMAKE_ARGS adds configure arguments (word-split), FUZZ_BUILD_DIR moves build-fuzz/.
+#   FUZZ_CMAKE_ARGS adds configure arguments (word-split), FUZZ_BUILD_DIR moves build-fuzz/,
+#   FUZZ_NICE sets the fuzzers' niceness (default 10: the machines are shared).
+#
+# Targets (every directory under tests/fuzz/corpus, one after another): parse_header (one header),
+# checkpoint_index (an index.json and two shards), load (validate-and-load through the CPU engine).
 #
 # The committed corpus (tests/fuzz/corpus/NAME) is read, never written: new inputs go to
 # build-fuzz/fuzz-work/NAME/corpus, crashes to build-fuzz/fuzz-work/NAME/artifacts. A finding is
@@ -34,8 +38,9 @@ for target in $targets; do
   rm -f "$log"
   echo "== fuzz_$target for ${seconds}s (log: $log)"
   # The first corpus directory receives new inputs; the committed one is only read.
-  if ! (cd "$work" && "$build/tests/fuzz/fuzz_$target" \
-      -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 \
+  # -timeout: a load that hangs (a pipeline deadlock) is a finding too.
+  if ! (cd "$work" && nice -n "${FUZZ_NICE:-10}" "$build/tests/fuzz/fuzz_$target" \
+      -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 -timeout=30 \
       -dict="$root/tests/fuzz/safetensors.dict" -artifact_prefix="$work/artifacts/" \
       "$@" "$work/corpus" "$root/tests/fuzz/corpus/$target" >"$work/driver.log" 2>&1); then
     echo "!! fuzz_$target FAILED; artifacts in $work/artifacts:"

@@ -1,0 +1,47 @@
+#pragma once
+// The longer help of `stload help <command>`: what each option does and its default, so that the
+// CLI documents itself (README's CLI reference says the same).
+
+namespace stload::cli {
+
+inline constexpr const char* kNoDetails = "";
+
+inline constexpr const char* kLoadOptionsHelp =
+    "load options:\n"
+    "  --engine auto|cpu|cuda      copy engine (default auto: CUDA when a device is usable,\n"
+    "                              else the CPU engine, saying so once)\n"
+    "  --device-map MAP            where tensors go: a device (cuda:0, cpu, cpu:1), 'auto'\n"
+    "                              (fill devices in file order within their free memory), or a\n"
+    "                              JSON object of exact names / dotted module prefixes to "
+    "devices,\n"
+    "                              e.g. '{\"model.layers.0\": \"cuda:0\", \"\": \"cuda:1\"}'\n"
+    "                              (default: everything on cuda:0, or cpu:0 for the CPU engine)\n"
+    "  --staging-mib N             host staging budget, all slots together (default 256)\n"
+    "  --chunk-mib N               largest single copy, one staging slot (default 16)\n"
+    "  --streams N                 copy queues (CUDA streams) per load (default 2)\n"
+    "  --threads N                 reader threads (default 2)\n"
+    "  --only P[,P...]             load only these tensor names or dotted module prefixes\n"
+    "  --read pread|mmap           how file bytes are read (default pread)\n"
+    "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
+    "                              into the destination arena\n";
+
+inline constexpr const char* kLoadHelp =
+    "Loads every tensor (or those --only selects) and prints tensors, bytes, seconds, GB/s and\n"
+    "host memory, per device. A progress bar is drawn on stderr when it is a terminal.\n"
+    "  --json                      one JSON object with the same figures instead\n";
+
+inline constexpr const char* kDigestHelp =
+    "Loads, copies every tensor back from where it landed and prints '<sha256>  <name>' per\n"
+    "tensor in file order (the sha256sum format), so the output of two engines or two devices\n"
+    "can be compared with diff.\n";
+
+inline constexpr const char* kGenerateHelp =
+    "presets:\n"
+    "  tiny-llama   a few MiB Llama-shaped bf16 model (tests, quick demos)\n"
+    "  llama        Llama-shaped bf16 model sized by --size-gib G (default 1)\n"
+    "  many-small   50,000 tiny tensors (planner and header stress)\n"
+    "  --seed N     content seed (default 0): the same preset, size and seed give the same bytes\n"
+    "  --shards N   write N shard files and a model.safetensors.index.json into the directory "
+    "PATH\n";
+
+}  // namespace stload::cli

@@ -1,0 +1,197 @@
+// stload._stload: the C++ half of the Python module. The Python package (python/stload) builds the
+// public API (load_file, safe_open, iter_tensors) on these few handles.
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "export.hpp"
+#include "select.hpp"
+#include "stload/checkpoint.hpp"
+#include "stload/engine.hpp"
+#include "stload/error.hpp"
+#include "stload/loader.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace stload::python {
+namespace {
+
+Framework framework_from(const std::string& name) {
+  if (name == "pt" || name == "torch") return Framework::Torch;
+  if (name == "np" || name == "numpy") return Framework::Numpy;
+  throw Error(ErrorCode::InvalidArgument,
+              "framework '" + name + "' is not one of \"pt\" (torch) or \"np\" (numpy)");
+}
+
+// A loaded model; its tensors are exported to Python without a copy.
+class Model {
+ public:
+  explicit Model(LoadedModel model) : model_(std::move(model)) {}
+
+  [[nodiscard]] std::size_t size() const noexcept { return model_.size(); }
+
+  [[nodiscard]] std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    out.reserve(model_.size());
+    for (const TensorView& view : model_.tensors()) out.push_back(view.name);
+    return out;
+  }
+
+  [[nodiscard]] std::vector<std::string> dtypes() const {
+    std::vector<std::string> out;
+    out.reserve(model_.size());
+    for (const TensorView& view : model_.tensors()) out.emplace_back(to_string(view.dtype));
+    return out;
+  }
+
+  // Every tensor in checkpoint order, all sharing one owner.
+  [[nodiscard]] nb::list export_all(const std::string& framework) const {
+    const Framework fw = framework_from(framework);
+    const nb::object owner = make_owner(model_);
+    nb::list out;
+    for (const TensorView& view : model_.tensors()) out.append(export_view(view, owner, fw));
+    return out;
+  }
+
+  [[nodiscard]] nb::object export_one(const std::string& name, const std::string& framework) const {
+    const Framework fw = framework_from(framework);
+    return export_view(model_.at(name), make_owner(model_), fw);
+  }
+
+  // Where the loader put each tensor: exported tensors must point exactly here (zero copy).
+  [[nodiscard]] std::vector<std::uintptr_t> pointers() const {
+    std::vector<std::uintptr_t> out;
+    for (const TensorView& view : model_.tensors())
+      out.push_back(reinterpret_cast<std::uintptr_t>(view.data));
+    return out;
+  }
+
+  // The tensor's bytes as the engine reads them back (through the device for GPU tensors).
+  [[nodiscard]] nb::bytes read(const std::string& name) const {
+    const TensorView& view = model_.at(name);
+    std::string buffer(view.bytes, '\0');
+    model_.read(view, std::as_writable_bytes(std::span(buffer.data(), buffer.size())));
+    return nb::bytes(buffer.data(), buffer.size());
+  }
+
+ private:
+  LoadedModel model_;
+};
+
+// An opened checkpoint: headers parsed and validated, files mapped, no data read.
+class PyCheckpoint {
+ public:
+  explicit PyCheckpoint(const std::string& path) {
+    nb::gil_scoped_release release;
+    checkpoint_ = std::make_shared<Checkpoint>(Checkpoint::open(path));
+  }
+
+  [[nodiscard]] std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const FileInfo& file : checkpoint_->files()) out.push_back(file.path.string());
+    return out;
+  }
+
+  // (name, dtype, shape, file index) in checkpoint order.
+  [[nodiscard]] nb::list tensors() const {
+    nb::list out;
+    for (const TensorRecord& record : checkpoint_->tensors()) {
+      out.append(nb::make_tuple(record.info.name, std::string(to_string(record.info.dtype)),
+                                nb::tuple(nb::cast(record.info.shape)), record.file));
+    }
+    return out;
+  }
+
+  [[nodiscard]] std::map<std::string, std::string> metadata() const {
+    return checkpoint_->metadata();
+  }
+
+  [[nodiscard]] std::uint64_t total_bytes() const noexcept { return checkpoint_->total_bytes(); }
+
+  [[nodiscard]] Model load(std::optional<std::string> device_map,
+                           std::optional<std::vector<std::string>> only,
+                           bool exact, std::optional<std::size_t> file, bool host_only) const {
+    const Selection selection{std::move(device_map), std::move(only), exact, file, host_only};
+    nb::gil_scoped_release release;
+    const LoadOptions options = make_load_options(*checkpoint_, selection);
+    return Model(stload::load(*checkpoint_, options));
+  }
+
+  // A read-only uint8 view of a tensor's bytes in the file mapping (for slicing without a load).
+  [[nodiscard]] nb::object mapped(const std::string& name) const {
+    const std::span<const std::byte> bytes = checkpoint_->tensor_bytes(checkpoint_->at(name));
+    auto keep = std::make_unique<std::shared_ptr<Checkpoint>>(checkpoint_);
+    nb::capsule owner(keep.get(), [](void* p) noexcept {
+      delete static_cast<std::shared_ptr<Checkpoint>*>(p);
+    });
+    keep.release();  // NOLINT(bugprone-unused-return-value): the capsule owns it now
+    static const std::uint8_t empty = 0;
+    const void* data = bytes.empty() ? &empty : static_cast<const void*>(bytes.data());
+    const std::size_t shape[1] = {bytes.size()};
+    nb::ndarray<nb::numpy, const std::uint8_t, nb::ndim<1>> array(data, 1, shape, owner);
+    return nb::cast(std::move(array));
+  }
+
+ private:
+  std::shared_ptr<Checkpoint> checkpoint_;
+};
+
+// stload::Error becomes the Python exception class stload._errors picks for its code.
+void translate_error(const std::exception_ptr& error, void* /*payload*/) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    try {
+      const nb::object make = nb::module_::import_("stload._errors").attr("_from_code");
+      const nb::object exception = make(std::string(to_string(e.code())), e.what());
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
+    } catch (nb::python_error& inner) {
+      inner.restore();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stload::python
+
+NB_MODULE(_stload, m) {
+  using namespace stload::python;
+  m.doc() = "stload's C++ core; use the functions of the stload package instead.";
+  m.attr("__version__") = STLOAD_VERSION;
+  nb::register_exception_translator(&translate_error);
+
+  nb::class_<Model>(m, "_Model")
+      .def("__len__", &Model::size)
+      .def("names", &Model::names)
+      .def("dtypes", &Model::dtypes)
+      .def("export_all", &Model::export_all, "framework"_a)
+      .def("export_one", &Model::export_one, "name"_a, "framework"_a)
+      .def("pointers", &Model::pointers)
+      .def("read", &Model::read, "name"_a);
+
+  nb::class_<PyCheckpoint>(m, "_Checkpoint")
+      .def(nb::init<const std::string&>(), "path"_a)
+      .def("files", &PyCheckpoint::files)
+      .def("tensors", &PyCheckpoint::tensors)
+      .def("metadata", &PyCheckpoint::metadata)
+      .def("total_bytes", &PyCheckpoint::total_bytes)
+      .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a, "file"_a.none(),
+           "host_only"_a)
+      .def("mapped", &PyCheckpoint::mapped, "name"_a);
+
+  m.def("_live_models", &live_owners, "Owner capsules alive (tests).");
+  m.def("cuda_compiled_in", &stload::cuda_compiled_in,
+        "True when this build has the CUDA engine compiled in.");
+  m.def("cuda_device_count", &stload::cuda_device_count, "CUDA devices that answer (0 without).");
+}

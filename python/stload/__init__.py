@@ -1,0 +1,42 @@
+"""stload: a fast, validating loader of ``.safetensors`` checkpoints.
+
+>>> import stload
+>>> tensors = stload.load_file("model.safetensors", device="cuda:0")
+
+Tensors arrive without a copy: they view the memory the loader streamed the file into, which is
+freed when the last of them goes. See docs/python.md for the API and the numpy behaviour.
+"""
+
+from ._errors import (
+    CancelledError,
+    CudaError,
+    FormatError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfMemoryError,
+    StloadError,
+    StloadIOError,
+    TensorNotFoundError,
+)
+from ._stload import __version__, cuda_compiled_in, cuda_device_count
+from ._api import iter_tensors, load_file
+from ._safe_open import TensorSlice, safe_open
+
+__all__ = [
+    "__version__",
+    "load_file",
+    "iter_tensors",
+    "safe_open",
+    "TensorSlice",
+    "StloadError",
+    "FormatError",
+    "TensorNotFoundError",
+    "InvalidArgumentError",
+    "NotFoundError",
+    "StloadIOError",
+    "OutOfMemoryError",
+    "CudaError",
+    "CancelledError",
+    "cuda_compiled_in",
+    "cuda_device_count",
+]

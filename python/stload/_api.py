@@ -1,0 +1,91 @@
+"""load_file and iter_tensors: whole-checkpoint loads through the C++ pipeline."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
+
+from . import _frameworks as fw
+from ._stload import _Checkpoint, _Model
+
+
+def _export(model: _Model, framework: str) -> Tuple[list, list]:
+    names = model.names()
+    tensors = model.export_all(framework)
+    if framework == "pt":
+        fw.fix_torch_dtypes(tensors, model.dtypes())
+    return names, tensors
+
+
+def load_file(
+    filename: fw.PathLike,
+    device: fw.DeviceLike = "cpu",
+    device_map: Union[None, str, Dict[str, fw.DeviceLike]] = None,
+    only: Union[None, str, Iterable[str]] = None,
+    *,
+    framework: Optional[str] = None,
+) -> Dict[str, Any]:
+    """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
+
+    Args:
+        filename: a ``.safetensors`` file, a directory of shards, or a ``*.index.json``.
+        device: where every tensor goes: ``"cpu"``, ``"cuda:0"``, ``0``, a ``torch.device``,
+            or ``"auto"``. Ignored when ``device_map`` is given.
+        device_map: Hugging Face style placement: ``{"model.layers.0": "cuda:0", "": "cpu"}``
+            (exact names win, else the longest dotted prefix; ``""`` matches everything), or
+            ``"auto"`` to fill the GPUs in file order.
+        only: tensor names or dotted module prefixes to load (``"model.layers.0"``); an entry
+            matching nothing raises :class:`stload.TensorNotFoundError`.
+        framework: ``"pt"`` (torch tensors) or ``"np"`` (numpy arrays, host memory only).
+            Default: torch when it is installed, numpy otherwise.
+
+    Returns:
+        name -> tensor, in file order. Tensors are not copies: they view the memory the loader
+        wrote, which is freed when the last of them is.
+
+    Raises:
+        stload.StloadError: with ``code`` naming the failure (subclasses also derive from
+        ValueError, FileNotFoundError, KeyError, OSError, MemoryError or RuntimeError).
+    """
+    framework = fw.resolve_framework(framework)
+    checkpoint = _Checkpoint(os.fspath(filename))
+    model = checkpoint.load(
+        fw.device_map_text(device, device_map), fw.only_list(only), False, None, framework == "np"
+    )
+    names, tensors = _export(model, framework)
+    return dict(zip(names, tensors))
+
+
+def iter_tensors(
+    filename: fw.PathLike,
+    device: fw.DeviceLike = "cpu",
+    device_map: Union[None, str, Dict[str, fw.DeviceLike]] = None,
+    only: Union[None, str, Iterable[str]] = None,
+    *,
+    framework: Optional[str] = None,
+) -> Iterator[Tuple[str, Any]]:
+    """Yields ``(name, tensor)`` in file order, as vLLM / SGLang weight loaders consume them.
+
+    A sharded checkpoint is loaded one file at a time, so the memory held at once is one shard
+    plus whatever the consumer keeps (an ``"auto"`` device_map loads the whole checkpoint at once,
+    since it places tensors across shards). Arguments as for :func:`load_file`; the checkpoint's
+    headers are read and validated when this is called, the data as iteration proceeds.
+    """
+    framework = fw.resolve_framework(framework)
+    checkpoint = _Checkpoint(os.fspath(filename))
+    map_text = fw.device_map_text(device, device_map)
+    selected = fw.only_list(only)
+    files = len(checkpoint.files())
+    per_file = files > 1 and map_text.strip() != "auto"
+
+    def generate() -> Iterator[Tuple[str, Any]]:
+        for file in range(files) if per_file else [None]:
+            model = checkpoint.load(map_text, selected, False, file, framework == "np")
+            names, tensors = _export(model, framework)
+            del model
+            # Hand each tensor over and forget it, so the consumer alone decides its lifetime.
+            tensors.reverse()
+            for name in names:
+                yield name, tensors.pop()
+
+    return generate()

@@ -1,0 +1,66 @@
+#include "cpu/guarded_copy.hpp"
+
+#include <atomic>
+#include <csetjmp>
+#include <csignal>
+#include <cstring>
+
+namespace stload::detail {
+namespace {
+
+struct sigaction previous_handler {};
+
+// Where the guarded copy running on this thread resumes after a fault; null outside one. A plain
+// pointer in static TLS: reading it in the handler allocates nothing and takes no lock.
+thread_local sigjmp_buf* active_copy = nullptr;
+
+void on_sigbus(int signal, siginfo_t* info, void* context) {
+  if (sigjmp_buf* resume = active_copy; resume != nullptr) {
+    active_copy = nullptr;
+    siglongjmp(*resume, 1);
+  }
+  // A fault outside a guarded copy belongs to whoever handled SIGBUS before us.
+  if ((previous_handler.sa_flags & SA_SIGINFO) != 0U) {
+    if (previous_handler.sa_sigaction != nullptr)
+      previous_handler.sa_sigaction(signal, info, context);
+    return;
+  }
+  if (previous_handler.sa_handler != SIG_DFL && previous_handler.sa_handler != SIG_IGN) {
+    previous_handler.sa_handler(signal);
+    return;
+  }
+  // Default action: restore it and let the signal take the process down as it would have. A
+  // hardware fault re-faults on return; a sent signal is pending (blocked here) until we return.
+  struct sigaction fallback {};
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  ::sigaction(SIGBUS, &fallback, nullptr);
+  ::raise(SIGBUS);
+}
+
+void install_handler() {
+  struct sigaction handler {};
+  handler.sa_sigaction = on_sigbus;
+  handler.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&handler.sa_mask);
+  ::sigaction(SIGBUS, &handler, &previous_handler);
+}
+
+}  // namespace
+
+bool guarded_copy(void* destination, const void* source, std::size_t size) noexcept {
+  static const bool installed = (install_handler(), true);
+  (void)installed;
+  sigjmp_buf resume;
+  // savemask = 1: the jump out of the handler must also unblock SIGBUS for the next fault.
+  if (sigsetjmp(resume, 1) != 0) return false;
+  active_copy = &resume;
+  // Keep the compiler from moving the copy outside the window in which the handler can resume.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  std::memcpy(destination, source, size);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  active_copy = nullptr;
+  return true;
+}
+
+}  // namespace stload::detail

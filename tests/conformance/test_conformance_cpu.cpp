@@ -1,0 +1,49 @@
+// The conformance suite on the CPU engine, in each way it can move bytes: straight into the arenas
+// (direct), and through the staging ring filled by pread or from the mapping.
+
+#include "conformance/conformance_suite.hpp"
+
+namespace stload::conformance {
+
+// Configurations live in a named namespace, so that ctest names show them readably:
+// Cpu.<test><stload::conformance::CpuDirect>.
+
+struct CpuConfig {
+  static constexpr bool kHasCapacity = true;
+  static std::string unavailable() { return {}; }
+  static std::shared_ptr<CopyEngine> engine(const std::map<Device, std::uint64_t>& capacity) {
+    CpuEngineOptions options;
+    options.capacity = capacity;
+    return make_cpu_engine(options);
+  }
+  static Device first() { return Device{DeviceKind::Cpu, 0}; }
+  static Device second() { return Device{DeviceKind::Cpu, 1}; }
+  static Device unserved() { return Device{DeviceKind::Cuda, 0}; }
+};
+
+struct CpuDirect : CpuConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Pread;
+  }
+};
+
+struct CpuStagedPread : CpuConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = false;
+    options.read_method = ReadMethod::Pread;
+  }
+};
+
+struct CpuStagedMmap : CpuConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = false;
+    options.read_method = ReadMethod::Mmap;
+  }
+};
+
+using CpuConfigs = ::testing::Types<CpuDirect, CpuStagedPread, CpuStagedMmap>;
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
+
+}  // namespace stload::conformance

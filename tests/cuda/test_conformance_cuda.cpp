@@ -1,0 +1,52 @@
+// The conformance suite on the CUDA engine: cuda:0 as the main device, host memory (cpu:0) as the
+// second one of mixed maps. Without a device every test skips, saying why.
+
+#include "conformance/conformance_suite.hpp"
+
+#ifndef STLOAD_HAVE_CUDA
+#error "tests/cuda is built only with the CUDA engine (CMake passes STLOAD_HAVE_CUDA)"
+#endif
+
+namespace stload::conformance {
+
+// Configurations live in a named namespace, so that ctest names show them readably:
+// Cpu.<test><stload::conformance::CpuDirect>.
+
+struct CudaConfig {
+  // cudaMalloc'd arenas have no capacity knob: tests that need a small device skip, and the
+  // oversized-arena test uses a sparse file larger than the GPU's free memory instead.
+  static constexpr bool kHasCapacity = false;
+  static std::string unavailable() {
+    if (cuda_device_count() == 0) {
+      return "no CUDA device answers (stload::cuda_device_count() == 0)";
+    }
+    return {};
+  }
+  static std::shared_ptr<CopyEngine> engine(const std::map<Device, std::uint64_t>& /*capacity*/) {
+    return make_cuda_engine();
+  }
+  static Device first() { return Device{DeviceKind::Cuda, 0}; }
+  static Device second() { return Device{DeviceKind::Cpu, 0}; }
+  static Device unserved() { return Device{DeviceKind::Cuda, 1000}; }
+};
+
+// Host arenas of mixed maps written directly; the readers fill staging by pread or from the map.
+struct CudaPread : CudaConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Pread;
+  }
+};
+
+struct CudaMmap : CudaConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Mmap;
+  }
+};
+
+using CudaConfigs = ::testing::Types<CudaPread, CudaMmap>;
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, Conformance, CudaConfigs);
+
+}  // namespace stload::conformance

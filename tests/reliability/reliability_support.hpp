@@ -1,0 +1,93 @@
+#pragma once
+// What the reliability tests measure about this process (/proc/self) and how they compare what a
+// load produced with what was on disk.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <gtest/gtest.h>
+
+#include "stload/error.hpp"
+#include "stload/tensor_map.hpp"
+
+namespace stload::testing {
+
+/// A field of /proc/self/status in bytes ("VmRSS", "RssAnon", "VmHWM"); 0 when absent.
+inline std::uint64_t proc_status_bytes(std::string_view field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.size() > field.size() && line.compare(0, field.size(), field) == 0 &&
+        line[field.size()] == ':') {
+      return std::stoull(line.substr(field.size() + 1)) * 1024;
+    }
+  }
+  return 0;
+}
+
+/// Lines of /proc/self/maps: one per mapping of this process.
+inline std::size_t mapping_count() {
+  std::ifstream maps("/proc/self/maps");
+  std::size_t lines = 0;
+  for (std::string line; std::getline(maps, line);) ++lines;
+  return lines;
+}
+
+/// Open file descriptors of this process.
+inline std::size_t fd_count() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
+}
+
+/// Peak resident memory while `call` runs, above the resident memory when it starts. Exact where
+/// the kernel lets the high-water mark be reset (writing 5 to /proc/self/clear_refs); otherwise
+/// the process's lifetime peak, which can only overstate the growth (the assertion stays sound).
+template <class Call>
+std::uint64_t peak_rss_growth(Call&& call) {
+  { std::ofstream("/proc/self/clear_refs") << "5"; }
+  const std::uint64_t before = proc_status_bytes("VmRSS");
+  std::forward<Call>(call)();
+  const std::uint64_t peak = proc_status_bytes("VmHWM");
+  return peak > before ? peak - before : 0;
+}
+
+/// FNV-1a of bytes: enough to tell two contents apart in a test.
+inline std::uint64_t digest(const void* data, std::size_t size) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (std::size_t i = 0; i < size; ++i) {
+    hash = (hash ^ bytes[i]) * 1099511628211ULL;
+  }
+  return hash;
+}
+
+/// Success when `call` throws stload::Error with `code` and a message holding `needle`.
+template <class Call>
+::testing::AssertionResult throws_error_naming(Call&& call, ErrorCode code,
+                                               std::string_view needle) {
+  try {
+    std::forward<Call>(call)();
+  } catch (const Error& e) {
+    if (e.code() != code) {
+      return ::testing::AssertionFailure() << "threw " << to_string(e.code()) << " instead of "
+                                           << to_string(code) << ": " << e.what();
+    }
+    if (std::string_view(e.what()).find(needle) == std::string_view::npos) {
+      return ::testing::AssertionFailure() << "\"" << e.what() << "\" does not name " << needle;
+    }
+    return ::testing::AssertionSuccess() << e.what();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw a non-stload exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "threw nothing; expected " << to_string(code);
+}
+
+}  // namespace stload::testing
