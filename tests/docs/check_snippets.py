@@ -1,4 +1,4 @@
-"""Checks that every code block in docs/*.md marked `<!-- snippet: PATH -->` appears verbatim in
+"""Checks that every code block in README.md and docs/*.md marked `<!-- snippet: PATH -->` appears verbatim in
 PATH (a file of the repository that the build compiles and ctest runs), so the documentation's
 examples cannot drift from code that is tested. Exits 1 naming each stale block."""
 import pathlib
@@ -8,7 +8,7 @@ import sys
 root = pathlib.Path(sys.argv[1])
 pattern = re.compile(r"<!-- snippet: (\S+) -->\n```[a-z]*\n(.*?)```", re.S)
 checked, stale = 0, []
-for doc in sorted((root / "docs").glob("*.md")):
+for doc in [root / "README.md", *sorted((root / "docs").glob("*.md"))]:
     for match in pattern.finditer(doc.read_text()):
         source = root / match.group(1)
         checked += 1
