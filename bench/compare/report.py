@@ -5,6 +5,7 @@ README's latest table: `python3 bench/compare/report.py bench/results/<machine>-
 import json
 import os
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -107,6 +108,43 @@ def targets(results):
                              f"{' and the cpu arena (the model itself)' if arena else ''}: {own / MIB:,.0f} MiB, "
                              f"staging allocated {mib(s.get('staging_bytes'))} MiB "
                              f"(target ≤ staging budget 256 + 64 MiB: {'met' if own <= budget + 64 * MIB else 'not met'})")
+    return lines
+
+
+def cpu_notes(results):
+    """What bounds a CPU load here, in this run's own numbers."""
+    lines = []
+    for entry in results["sizes"]:
+        for cache, table in entry["summary"].items():
+            ceilings = [(m["name"], table.get(m["name"], {})) for m in entry["methods"] if m["ceiling"]]
+            ceilings = [(n, s) for n, s in ceilings if s.get("n") and s.get("prefault_seconds")]
+            if not ceilings:
+                continue
+            name, best = max(ceilings, key=lambda ns: ns[1]["gbps"])
+            prefault = statistics.median(s["prefault_seconds"] for _, s in ceilings)
+            gib = entry["data"]["data_bytes"] / GIB
+            text = (f"- {entry['size_gib']:g} GiB {cache}: pre-faulting {gib:.2f} GiB of fresh memory takes "
+                    f"{prefault:.2f} s ({entry['data']['data_bytes'] / prefault / 1e9:.2f} GB/s); the best "
+                    f"ceiling end to end (pre-fault + copy, `{name}`) is {best['seconds']:.2f} s")
+            if best.get("x_torch_load"):
+                text += f" = {best['x_torch_load']:.2f}× torch.load"
+            lines.append(text + ".")
+    lines += [
+        "",
+        "On the CPU a copying loader puts the model in fresh anonymous memory, and first touch of fresh "
+        "memory on these VMs is slower than the copy itself. torch.load pays it too, inside its time, so "
+        "no copying loader can be 10× torch.load here: the ceiling end to end above is the bound. The "
+        "copy-phase columns take it out (stload pre-faults its arenas before the copy, as cudaMalloc'd "
+        "memory would be ready), which is what issue 3's ≥ 0.9× memcpy target is about.",
+        "",
+        "`safetensors.load_file(device=\"cpu\")` hands back tensors on a copy-on-write mapping of the file: "
+        "nothing is copied (its own anonymous memory stays near 0), so warm it runs at page-mapping speed "
+        "and is above the copy ceiling. It is a different contract (pages shared with the page cache, I/O "
+        "on first touch when cold), not a faster copy; on a GPU it must copy like everyone else.",
+        "",
+        "Timings on a shared 2-core VM with a load average well above 2 vary by ±30% run to run (see "
+        "min–max); ratios measured side by side in one run are the figures to read.",
+    ]
     return lines
 
 
@@ -215,6 +253,8 @@ def render(results, json_path, png):
             lines += [f"### `stload load` settings sweep, {entry['size_gib']:g} GiB, warm, "
                       f"median of {entry['sweep_reps']}", ""] + sweep_table(entry) + [""]
     lines += ["### Targets (issue 4)", ""] + targets(results) + [""]
+    if env["device"] == "cpu":
+        lines += ["### Reading the CPU figures", ""] + cpu_notes(results) + [""]
     return lines
 
 
