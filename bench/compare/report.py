@@ -228,6 +228,8 @@ def render(results, json_path, png):
              f"stload {env['stload_commit']}{' (dirty)' if env['stload_dirty'] else ''} "
              f"({env['stload_build_type']}), Python {env['python']}, "
              + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v) + ".",
+             f"`stload (Python)`: {env.get('stload_python_module') or 'not probed'} "
+             "(whatever `import stload` found at run time).",
              f"Load average (1 min) {env['loadavg_start'][0]:.1f} at the start, "
              f"{env['loadavg_end'][0]:.1f} at the end (a shared machine: read ratios, not absolutes).",
              f"Command: `python3 bench/compare/{results['command']}`; raw numbers: `{os.path.relpath(json_path, BENCH)}`.",
@@ -246,7 +248,7 @@ def render(results, json_path, png):
                       f"{cache} page cache", ""]
             lines += method_table(entry, cache)
             lines += ["", residency_note(entry, cache) +
-                      f" Ceiling (best memcpy, copy only): {num(entry.get(f'ceiling_gbps_{cache}'))} GB/s. "
+                      f" Ceiling (the best CPU ceiling, copy only): {num(entry.get(f'ceiling_gbps_{cache}'))} GB/s. "
                       f"Load average (1 min) up to {max(s.get('loadavg_max', 0) for s in entry['summary'][cache].values()):.1f}.",
                       ""]
         if entry.get("sweep"):
