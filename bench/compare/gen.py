@@ -49,7 +49,8 @@ def generate(size_gib, stload, out_dir, force=False):
         if (stamp.get("version") == STAMP_VERSION and stamp.get("size_gib") == size_gib
                 and stamp.get("safetensors_file_bytes") == st_path.stat().st_size
                 and stamp.get("pt_file_bytes") == pt_path.stat().st_size):
-            return stamp
+            # The directory may have been given relative to another working directory.
+            return stamp | {"safetensors": str(st_path.resolve()), "pt": str(pt_path.resolve())}
 
     start = time.perf_counter()
     subprocess.run([str(stload), "generate", "--preset", "llama", "--size-gib", f"{size_gib:g}",
@@ -87,10 +88,10 @@ def generate(size_gib, stload, out_dir, force=False):
         "dtype": "bfloat16",
         "tensors": tensors,
         "data_bytes": data_bytes,
-        "safetensors": str(st_path),
+        "safetensors": str(st_path.resolve()),
         "safetensors_file_bytes": st_path.stat().st_size,
         "safetensors_data_offset": header_bytes,
-        "pt": str(pt_path),
+        "pt": str(pt_path.resolve()),
         "pt_file_bytes": pt_path.stat().st_size,
         "generate_seconds": round(time.perf_counter() - start, 2),
     }

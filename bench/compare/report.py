@@ -5,6 +5,7 @@ README's latest table: `python3 bench/compare/report.py bench/results/<machine>-
 import json
 import os
 import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -110,18 +111,56 @@ def targets(results):
     return lines
 
 
+def cpu_notes(results):
+    """What bounds a CPU load here, in this run's own numbers."""
+    lines = []
+    for entry in results["sizes"]:
+        for cache, table in entry["summary"].items():
+            ceilings = [(m["name"], table.get(m["name"], {})) for m in entry["methods"] if m["ceiling"]]
+            ceilings = [(n, s) for n, s in ceilings if s.get("n") and s.get("prefault_seconds")]
+            if not ceilings:
+                continue
+            name, best = max(ceilings, key=lambda ns: ns[1]["gbps"])
+            prefault = statistics.median(s["prefault_seconds"] for _, s in ceilings)
+            gib = entry["data"]["data_bytes"] / GIB
+            text = (f"- {entry['size_gib']:g} GiB {cache}: pre-faulting {gib:.2f} GiB of fresh memory takes "
+                    f"{prefault:.2f} s ({entry['data']['data_bytes'] / prefault / 1e9:.2f} GB/s); the best "
+                    f"ceiling end to end (pre-fault + copy, `{name}`) is {best['seconds']:.2f} s")
+            if best.get("x_torch_load"):
+                text += f" = {best['x_torch_load']:.2f}× torch.load"
+            lines.append(text + ".")
+    lines += [
+        "",
+        "On the CPU a copying loader puts the model in fresh anonymous memory, and first touch of fresh "
+        "memory on these VMs is slower than the copy itself. torch.load pays it too, inside its time, so "
+        "no copying loader can be 10× torch.load here: the ceiling end to end above is the bound. The "
+        "copy-phase columns take it out (stload pre-faults its arenas before the copy, as cudaMalloc'd "
+        "memory would be ready), which is what issue 3's ≥ 0.9× memcpy target is about.",
+        "",
+        "`safetensors.load_file(device=\"cpu\")` hands back tensors on a copy-on-write mapping of the file: "
+        "nothing is copied (its own anonymous memory stays near 0), so warm it runs at page-mapping speed "
+        "and is above the copy ceiling. It is a different contract (pages shared with the page cache, I/O "
+        "on first touch when cold), not a faster copy; on a GPU it must copy like everyone else.",
+        "",
+        "Timings on a shared 2-core VM with a load average well above 2 vary by ±30% run to run (see "
+        "min–max); ratios measured side by side in one run are the figures to read.",
+    ]
+    return lines
+
+
 def chart(results, png):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     entries = results["sizes"]
-    fig, axes = plt.subplots(len(entries), 1, figsize=(11, 4.6 * len(entries)), squeeze=False)
+    fig, axes = plt.subplots(len(entries), 1, figsize=(14, 4.8 * len(entries)), squeeze=False)
     colors = {"warm": "#d95f02", "cold": "#7570b3"}
     for ax, entry in zip(axes[:, 0], entries):
         methods = [m for m in entry["methods"] if not m["ceiling"]]
         caches = list(entry["summary"])
         width = 0.8 / max(1, len(caches))
+        scale = []
         for i, cache in enumerate(caches):
             table = entry["summary"][cache]
             xs = [j + (i - (len(caches) - 1) / 2) * width for j in range(len(methods))]
@@ -145,6 +184,23 @@ def chart(results, png):
             if ceiling:
                 ax.axhline(ceiling, color=colors.get(cache), linestyle="--", linewidth=1.2,
                            label=f"ceiling, {cache}: {ceiling:.2f} GB/s (copy only)")
+                scale.append(ceiling)
+            end_to_end = [s["gbps"] for m, s in ((m, table.get(m["name"], {})) for m in entry["methods"])
+                          if m["ceiling"] and s.get("n") and not m["name"].startswith("ceiling-gpu")]
+            if end_to_end:
+                ax.axhline(max(end_to_end), color=colors.get(cache), linestyle=":", linewidth=1.2,
+                           label=f"ceiling incl. pre-faulting fresh memory, {cache}: {max(end_to_end):.2f} GB/s")
+            scale += [c for c in copy if c] + values
+        # A loader that maps instead of copying can beat the copy ceiling many times over; cap the axis
+        # so the others stay readable, and label the bars that go off it.
+        bounded = [v for v in scale if v <= 2.5 * max(entry.get(f"ceiling_gbps_{c}") or 0 for c in caches)]
+        top = 1.25 * max(bounded or scale or [1])
+        ax.set_ylim(0, top)
+        for patch in list(ax.patches):
+            if patch.get_height() > top:
+                ax.annotate(f"{patch.get_height():.2f} ↑", (patch.get_x() + patch.get_width() / 2, top),
+                            ha="center", va="top", fontsize=7, xytext=(0, -2), textcoords="offset points",
+                            color="white", fontweight="bold")
         ax.set_xticks(range(len(methods)))
         cpu = results["environment"]["device"] == "cpu"
         ax.set_xticklabels([m["label"] + ("*" if cpu and m["name"] == "safetensors" else "") for m in methods],
@@ -156,7 +212,7 @@ def chart(results, png):
         env = results["environment"]
         ax.set_title(f"{entry['size_gib']:g} GiB Llama-like BF16 state dict → {env['device']} "
                      f"({env['cpu']}, {env['cpus']} CPUs); median of {results['reps']}", fontsize=9)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     fig.savefig(png, dpi=110)
@@ -172,6 +228,8 @@ def render(results, json_path, png):
              f"stload {env['stload_commit']}{' (dirty)' if env['stload_dirty'] else ''} "
              f"({env['stload_build_type']}), Python {env['python']}, "
              + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v) + ".",
+             f"`stload (Python)`: {env.get('stload_python_module') or 'not probed'} "
+             "(whatever `import stload` found at run time).",
              f"Load average (1 min) {env['loadavg_start'][0]:.1f} at the start, "
              f"{env['loadavg_end'][0]:.1f} at the end (a shared machine: read ratios, not absolutes).",
              f"Command: `python3 bench/compare/{results['command']}`; raw numbers: `{os.path.relpath(json_path, BENCH)}`.",
@@ -190,13 +248,15 @@ def render(results, json_path, png):
                       f"{cache} page cache", ""]
             lines += method_table(entry, cache)
             lines += ["", residency_note(entry, cache) +
-                      f" Ceiling (best memcpy, copy only): {num(entry.get(f'ceiling_gbps_{cache}'))} GB/s. "
+                      f" Ceiling (the best CPU ceiling, copy only): {num(entry.get(f'ceiling_gbps_{cache}'))} GB/s. "
                       f"Load average (1 min) up to {max(s.get('loadavg_max', 0) for s in entry['summary'][cache].values()):.1f}.",
                       ""]
         if entry.get("sweep"):
             lines += [f"### `stload load` settings sweep, {entry['size_gib']:g} GiB, warm, "
                       f"median of {entry['sweep_reps']}", ""] + sweep_table(entry) + [""]
     lines += ["### Targets (issue 4)", ""] + targets(results) + [""]
+    if env["device"] == "cpu":
+        lines += ["### Reading the CPU figures", ""] + cpu_notes(results) + [""]
     return lines
 
 

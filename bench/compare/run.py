@@ -20,6 +20,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -457,7 +458,7 @@ def main():
     log("device", device, "| sizes", sizes, "| caches", caches, "| reps", args.reps)
 
     results = {"schema": 1, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "environment": env,
+               "command": shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]), "environment": env,
                "reps": args.reps, "sizes": []}
     day = datetime.date.today().isoformat()
     out = Path(args.results_dir) / f"{args.machine or machine_name(env, device)}-{day}.json"
