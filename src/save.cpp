@@ -111,7 +111,8 @@ void save(const std::filesystem::path& path, std::span<const TensorSpec> tensors
     header += "\"__metadata__\":{";
     bool first = true;
     for (const auto& [key, value] : metadata) {
-      header += (first ? "" : ",") + json_string(key) + ":" + json_string(value);
+      header.append(first ? "" : ",").append(json_string(key)).append(":");
+      header.append(json_string(value));
       first = false;
     }
     header += "}";
@@ -123,12 +124,13 @@ void save(const std::filesystem::path& path, std::span<const TensorSpec> tensors
     STLOAD_EXPECT(t.name != "__metadata__", ErrorCode::InvalidArgument,
                   "a tensor may not be called __metadata__");
     sizes[i] = byte_size(t);
-    header += (header.size() > 1 ? "," : "") + json_string(t.name) + ":{\"dtype\":\"" +
-              std::string(to_string(t.dtype)) + "\",\"shape\":[";
-    for (std::size_t d = 0; d < t.shape.size(); ++d)
-      header += (d ? "," : "") + std::to_string(t.shape[d]);
-    header += "],\"data_offsets\":[" + std::to_string(offset) + "," +
-              std::to_string(offset + sizes[i]) + "]}";
+    header.append(header.size() > 1 ? "," : "").append(json_string(t.name));
+    header.append(":{\"dtype\":\"").append(to_string(t.dtype)).append("\",\"shape\":[");
+    for (std::size_t d = 0; d < t.shape.size(); ++d) {
+      header.append(d ? "," : "").append(std::to_string(t.shape[d]));
+    }
+    header.append("],\"data_offsets\":[").append(std::to_string(offset)).append(",");
+    header.append(std::to_string(offset + sizes[i])).append("]}");
     offset += sizes[i];
   }
   header += "}";
