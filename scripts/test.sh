@@ -11,7 +11,9 @@
 #   JOBS                       build and ctest parallelism (default: nproc)
 #   BUILD_DIR                  the normal build's directory (default: build/ci)
 #   TSAN_LABELS                ctest label regex of pass 3 (default below); suites are labelled
-#                              with their directory's name (tests/CMakeLists.txt)
+#                              with their directory's name (tests/CMakeLists.txt); label any
+#                              other test 'tsan' to add it to pass 3
+#   TSAN_TARGETS               executables of pass 3 that are not gtest suites (default below)
 #   PYTHON                     the interpreter deps.sh installs for and the cross-check uses
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,7 +21,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build/ci}
 JOBS=${JOBS:-$(nproc)}
 SANITIZER_PASSES=${STLOAD_SANITIZER_PASSES:-1}
-TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine}
+TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine|tsan}
+TSAN_TARGETS=${TSAN_TARGETS:-fuzz_load_replay}
 export BUILD_DIR
 
 # ccache when installed: the three builds share most preprocessed headers, and CI caches reruns.
@@ -62,13 +65,17 @@ cmake --build build/asan -j "$JOBS"
 
 step "TSan: build/tsan, labels '$TSAN_LABELS'"
 cmake --preset tsan "${python[@]}" "${launcher[@]}" >/dev/null
-# Only the suites pass 3 runs: each suite's executable is named after its label.
-mapfile -t suites < <(ninja -C build/tsan -t targets all |
-  sed -n 's/^\([A-Za-z0-9_]*\): phony$/\1/p' | grep -Ex "$TSAN_LABELS" || true)
-if ((${#suites[@]} == 0)); then
-  echo "no suite is labelled '$TSAN_LABELS' yet: nothing to run under TSan"
+# Only what pass 3 runs: gtest suites are executables named after their labels (their tests are
+# discovered after the build); other labelled tests' executables are listed in TSAN_TARGETS.
+mapfile -t targets < <(
+  ninja -C build/tsan -t targets all | sed -n 's/^\([A-Za-z0-9_]*\): phony$/\1/p' |
+    grep -E "^($TSAN_LABELS)" || true
+)
+targets+=($TSAN_TARGETS)
+if ((${#targets[@]} == 0)); then
+  echo "no test is labelled '$TSAN_LABELS': nothing to run under TSan"
 else
-  cmake --build build/tsan -j "$JOBS" --target "${suites[@]}"
+  cmake --build build/tsan -j "$JOBS" --target "${targets[@]}"
   (cd build/tsan && ctest --output-on-failure -j "$JOBS" -L "$TSAN_LABELS")
 fi
 
