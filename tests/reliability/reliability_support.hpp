@@ -17,19 +17,39 @@
 
 namespace stload::testing {
 
-/// AddressSanitizer's redzones and its quarantine of freed blocks (up to 256 MB) are resident
-/// memory of the tool, not of the code under test: RSS bounds are asserted only without it.
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool kRssIsOurs = false;
-#elif defined(__has_feature)
+#if defined(__has_feature)
 #if __has_feature(address_sanitizer)
+#define STLOAD_TEST_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer)
+#define STLOAD_TEST_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define STLOAD_TEST_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define STLOAD_TEST_TSAN 1
+#endif
+
+#if defined(STLOAD_TEST_TSAN)
+inline constexpr bool kUnderThreadSanitizer = true;
+#else
+inline constexpr bool kUnderThreadSanitizer = false;
+#endif
+
+/// AddressSanitizer's redzones and quarantine of freed blocks (up to 256 MB), and
+/// ThreadSanitizer's shadow of every byte touched, are resident memory of the tool, not of the code
+/// under test: RSS bounds are asserted only without them.
+#if defined(STLOAD_TEST_ASAN) || defined(STLOAD_TEST_TSAN)
 inline constexpr bool kRssIsOurs = false;
 #else
 inline constexpr bool kRssIsOurs = true;
 #endif
-#else
-inline constexpr bool kRssIsOurs = true;
-#endif
+
+/// ThreadSanitizer runs a background thread of its own, started when the process first creates a
+/// thread: /proc/self/task counts it, so thread-leak checks hold only without it.
+inline constexpr bool kThreadsAreOurs = !kUnderThreadSanitizer;
 
 /// A field of /proc/self/status in bytes ("VmRSS", "RssAnon", "VmHWM"); 0 when absent.
 inline std::uint64_t proc_status_bytes(std::string_view field) {
