@@ -14,6 +14,7 @@
 
 #include "stload/error.hpp"
 #include "stload/tensor_map.hpp"
+#include "support/throws_error.hpp"
 
 namespace stload::testing {
 
@@ -101,27 +102,6 @@ inline std::uint64_t digest(const void* data, std::size_t size) {
     hash = (hash ^ bytes[i]) * 1099511628211ULL;
   }
   return hash;
-}
-
-/// Success when `call` throws stload::Error with `code` and a message holding `needle`.
-template <class Call>
-::testing::AssertionResult throws_error_naming(Call&& call, ErrorCode code,
-                                               std::string_view needle) {
-  try {
-    std::forward<Call>(call)();
-  } catch (const Error& e) {
-    if (e.code() != code) {
-      return ::testing::AssertionFailure() << "threw " << to_string(e.code()) << " instead of "
-                                           << to_string(code) << ": " << e.what();
-    }
-    if (std::string_view(e.what()).find(needle) == std::string_view::npos) {
-      return ::testing::AssertionFailure() << "\"" << e.what() << "\" does not name " << needle;
-    }
-    return ::testing::AssertionSuccess() << e.what();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-stload exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "threw nothing; expected " << to_string(code);
 }
 
 }  // namespace stload::testing

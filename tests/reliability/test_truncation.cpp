@@ -29,7 +29,7 @@ using testing::make_safetensors;
 using testing::pattern_bytes;
 using testing::TempDir;
 using testing::TestTensor;
-using testing::throws_error_naming;
+using testing::throws_error;
 
 constexpr std::size_t kChunk = 1U << 20U;
 
@@ -73,8 +73,7 @@ TEST_P(TruncatedWhileLoading, fails_with_io_naming_the_file) {
     }
     return true;
   };
-  EXPECT_TRUE(
-      throws_error_naming([&] { (void)load(ckpt, options); }, ErrorCode::Io, path.string()));
+  EXPECT_TRUE(throws_error([&] { (void)load(ckpt, options); }, ErrorCode::Io, {path.string()}));
   EXPECT_TRUE(truncated) << "the progress callback never ran";
 }
 
@@ -93,8 +92,8 @@ TEST(TruncatedBeforeLoading, mmap_load_of_a_file_truncated_after_open_is_io) {
   const fs::path path = write_checkpoint(dir);
   const Checkpoint ckpt = Checkpoint::open(path);
   fs::resize_file(path, ckpt.files()[0].data_offset + 100);
-  EXPECT_TRUE(throws_error_naming([&] { (void)load(ckpt, options_for(ReadMethod::Mmap, 2)); },
-                                  ErrorCode::Io, path.string()));
+  EXPECT_TRUE(throws_error([&] { (void)load(ckpt, options_for(ReadMethod::Mmap, 2)); },
+                           ErrorCode::Io, {path.string()}));
 }
 
 // A mapping of a file that is then cut to nothing: every byte of it faults.

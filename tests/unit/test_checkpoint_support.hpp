@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the checkpoint, shard-index and mapped-file tests: an assertion that a call throws the
-// stload::Error we expect, with a message naming what it must name, and small file-system helpers.
+// Shared by the checkpoint, shard-index and mapped-file tests: small file-system helpers, and
+// throws_error (support/throws_error.hpp).
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -19,33 +19,9 @@
 #include <gtest/gtest.h>
 
 #include "stload/error.hpp"
+#include "support/throws_error.hpp"
 
 namespace stload::testing {
-
-/// Success when `call` throws stload::Error with `code` and a message holding every needle.
-template <class Call>
-::testing::AssertionResult throws_error(Call&& call, ErrorCode code,
-                                        std::initializer_list<std::string_view> needles = {}) {
-  try {
-    std::forward<Call>(call)();
-  } catch (const Error& e) {
-    if (e.code() != code) {
-      return ::testing::AssertionFailure() << "threw " << to_string(e.code()) << " instead of "
-                                           << to_string(code) << ": " << e.what();
-    }
-    const std::string_view message = e.what();
-    for (const std::string_view needle : needles) {
-      if (message.find(needle) == std::string_view::npos) {
-        return ::testing::AssertionFailure()
-               << "message \"" << message << "\" does not name \"" << needle << "\"";
-      }
-    }
-    return ::testing::AssertionSuccess() << e.what();
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "threw a non-stload exception: " << e.what();
-  }
-  return ::testing::AssertionFailure() << "threw nothing; expected " << to_string(code);
-}
 
 /// Runs `call` on another thread. Opening a FIFO for reading blocks until a writer appears: when
 /// the call is still stuck after a generous grace period, a writer is opened to release it and the
