@@ -49,6 +49,10 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
   json.Double(stats.gigabytes_per_second());
   json.Key("staging_bytes");
   json.Uint64(stats.staging_bytes);
+  json.Key("files_read_by_mmap");
+  json.Uint64(stats.files_read_by_mmap);
+  json.Key("files_read_by_pread");
+  json.Uint64(stats.files_read_by_pread);
   json.Key("baseline_rss_anon_bytes");
   json.Uint64(stats.baseline_rss_anon_bytes);
   json.Key("peak_rss_anon_bytes");
@@ -112,6 +116,8 @@ int cmd_load(Args args) {
               << format_bytes(grown - std::min(grown, host_arenas))
               << " for the load itself (staging " << format_bytes(stats.staging_bytes) << ", "
               << stats.chunks << " chunks)\n";
+    std::cout << "  read " << stats.files_read_by_mmap << " file(s) from the mapping, "
+              << stats.files_read_by_pread << " with pread\n";
     for (const auto& [device, bytes] : stats.device_bytes) {
       std::cout << "  " << device.to_string() << ": " << per_device_tensors[device] << " tensors, "
                 << format_bytes(bytes) << " arena\n";

@@ -17,11 +17,13 @@ inline constexpr const char* kLoadOptionsHelp =
     "                              e.g. '{\"model.layers.0\": \"cuda:0\", \"\": \"cuda:1\"}'\n"
     "                              (default: everything on cuda:0, or cpu:0 for the CPU engine)\n"
     "  --staging-mib N             host staging budget, all slots together (default 256)\n"
-    "  --chunk-mib N               largest single copy, one staging slot (default 16)\n"
+    "  --chunk-mib N               largest single copy, one staging slot (default 64)\n"
     "  --streams N                 copy queues (CUDA streams) per load (default 2)\n"
     "  --threads N                 reader threads (default 2)\n"
     "  --only P[,P...]             load only these tensor names or dotted module prefixes\n"
-    "  --read pread|mmap           how file bytes are read (default pread)\n"
+    "  --read auto|pread|mmap      how file bytes are read: mmap (a streaming copy from the\n"
+    "                              mapping) is fastest from the page cache, pread from disk;\n"
+    "                              auto (default) picks per file by how much is cached\n"
     "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
     "                              into the destination arena\n";
 

@@ -61,12 +61,14 @@ LoadOptions load_options_from(const ParsedArgs& args) {
   options.streams = positive_number(args, "--streams", options.streams);
   options.reader_threads = positive_number(args, "--threads", options.reader_threads);
   if (const auto read = args.value("--read")) {
-    if (*read == "pread") {
+    if (*read == "auto") {
+      options.read_method = ReadMethod::Auto;
+    } else if (*read == "pread") {
       options.read_method = ReadMethod::Pread;
     } else if (*read == "mmap") {
       options.read_method = ReadMethod::Mmap;
     } else {
-      throw UsageError("--read must be pread or mmap, got '" + *read + "'");
+      throw UsageError("--read must be auto, pread or mmap, got '" + *read + "'");
     }
   }
   options.direct = !args.has("--no-direct");

@@ -119,6 +119,8 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
     stats->allocate_seconds = allocate_seconds;
     stats->copy_seconds = figures.copy_seconds;
     stats->staging_bytes = figures.staging_bytes;
+    stats->files_read_by_mmap = figures.files_read_by_mmap;
+    stats->files_read_by_pread = figures.files_read_by_pread;
     stats->baseline_rss_anon_bytes = baseline_rss;
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
     stats->device_bytes.clear();

@@ -18,6 +18,8 @@ struct PipelineFigures {
   std::uint64_t staging_bytes = 0;
   std::uint64_t peak_rss_anon_bytes = 0;
   double copy_seconds = 0;
+  std::uint64_t files_read_by_mmap = 0;
+  std::uint64_t files_read_by_pread = 0;
 };
 
 /// The pread the Pread read method calls, one system call at a time, with ::pread's contract.

@@ -28,9 +28,11 @@ struct Progress {
 
 /// @brief How file bytes reach the staging slots.
 enum class ReadMethod : std::uint8_t {
-  Pread,  ///< pread(2) from the page cache: a file truncated mid-load is a clean Io error
-  Mmap,   ///< memcpy from the mapping
+  Pread,  ///< pread(2): the kernel's readahead serves a cold page cache best
+  Mmap,   ///< a streaming copy from the mapping: fastest when the file is in the page cache
+  Auto,   ///< per file: Mmap when over 90% of its data is in the page cache (mincore), else Pread
 };
+// Either way a file truncated while it loads is a clean Io error naming the file and offset.
 
 /// @brief Knobs of a load; the defaults are the measured best on the machines we have.
 struct LoadOptions {
@@ -42,10 +44,10 @@ struct LoadOptions {
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
   std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together;
                                                  ///< at least chunk_bytes, in every mode
-  std::uint64_t chunk_bytes = 16ULL << 20U;      ///< one slot; the largest single copy
+  std::uint64_t chunk_bytes = 64ULL << 20U;      ///< one slot; the largest single copy
   std::size_t reader_threads = 2;                ///< threads reading the files
   std::size_t streams = 2;                       ///< copy queues per load (CUDA streams)
-  ReadMethod read_method = ReadMethod::Pread;    ///< how bytes leave the files
+  ReadMethod read_method = ReadMethod::Auto;     ///< how bytes leave the files
   bool direct = true;  ///< write straight into host-addressable arenas, skipping staging
   /// @brief Called after each chunk from a reader thread (serialized); return false to cancel.
   std::function<bool(const Progress&)> progress;
@@ -64,6 +66,8 @@ struct LoadStats {
   std::uint64_t peak_rss_anon_bytes = 0;  ///< peak anonymous RSS of the process during the load
   std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
   std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
+  std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping
+  std::uint64_t files_read_by_pread = 0;      ///< files read with pread
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
   /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.
   [[nodiscard]] double gigabytes_per_second() const noexcept {

@@ -52,7 +52,7 @@ struct Chunk {
 struct PlanOptions {
   DeviceMap device_map;                          ///< where tensors go (default: cpu:0)
   std::function<bool(std::string_view)> filter;  ///< load only names it accepts (all when empty)
-  std::uint64_t chunk_bytes = 16ULL << 20U;      ///< largest chunk; the staging slot size
+  std::uint64_t chunk_bytes = 64ULL << 20U;      ///< largest chunk; the staging slot size
   /// @brief Memory available per device, for `auto` maps (limits in the map itself win).
   std::map<Device, std::uint64_t> available_memory;
 };

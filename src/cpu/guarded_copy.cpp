@@ -1,4 +1,5 @@
 #include "cpu/guarded_copy.hpp"
+#include "cpu/streaming_copy.hpp"
 
 #include <atomic>
 #include <csetjmp>
@@ -48,7 +49,8 @@ void install_handler() {
 
 }  // namespace
 
-bool guarded_copy(void* destination, const void* source, std::size_t size) noexcept {
+bool guarded_copy(void* destination, const void* source, std::size_t size,
+                  bool streaming) noexcept {
   static const bool installed = (install_handler(), true);
   (void)installed;
   sigjmp_buf resume;
@@ -57,7 +59,11 @@ bool guarded_copy(void* destination, const void* source, std::size_t size) noexc
   active_copy = &resume;
   // Keep the compiler from moving the copy outside the window in which the handler can resume.
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  std::memcpy(destination, source, size);
+  if (streaming) {
+    streaming_copy(destination, source, size);
+  } else {
+    std::memcpy(destination, source, size);
+  }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   active_copy = nullptr;
   return true;

@@ -1,10 +1,16 @@
 #include "cpu/host_memory.hpp"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "detail/check.hpp"
 
@@ -28,15 +34,63 @@ std::uint64_t read_proc_kb(const char* file, const char* key) noexcept {
   return value;
 }
 
+// Faults in [begin, begin + bytes) for writing. 0 on success, else the errno of the failure.
+int populate(std::byte* begin, std::size_t bytes) noexcept {
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(begin, bytes, MADV_POPULATE_WRITE) == 0) return 0;
+  if (errno != EINVAL) return errno;  // EINVAL: a kernel before 5.14; touch the pages instead
+#endif
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  for (std::size_t at = 0; at < bytes; at += page) {
+    *static_cast<volatile std::byte*>(begin + at) = std::byte{0};  // fresh pages are zero already
+  }
+  return 0;
+}
+
+// First touch (page allocation and zeroing) runs at a fraction of memcpy speed and scales with
+// cores, so large regions are faulted in by several threads (MAP_POPULATE would use one).
+int populate_in_parallel(std::byte* data, std::uint64_t bytes) {
+  constexpr std::uint64_t kPerThread = std::uint64_t{64} << 20U;
+  constexpr std::uint64_t kSliceAlign = std::uint64_t{2} << 20U;  // whole huge pages per thread
+  const std::uint64_t wanted =
+      std::min<std::uint64_t>({std::max(1U, std::thread::hardware_concurrency()), 8,
+                               std::max<std::uint64_t>(1, bytes / kPerThread)});
+  const std::uint64_t slice = (bytes / wanted + kSliceAlign - 1) / kSliceAlign * kSliceAlign;
+  std::atomic<int> failure{0};
+  {
+    std::vector<std::jthread> workers;
+    for (std::uint64_t begin = slice; begin < bytes; begin += slice) {
+      workers.emplace_back([&, begin] {
+        const int error = populate(data + begin, std::min(slice, bytes - begin));
+        if (error != 0) failure.store(error);
+      });
+    }
+    const int error = populate(data, std::min(slice, bytes));
+    if (error != 0) failure.store(error);
+  }
+  return failure.load();
+}
+
 }  // namespace
 
 HostMemory::HostMemory(std::uint64_t bytes, bool prefault, const char* what) : size_(bytes) {
   if (bytes == 0) return;
-  const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (prefault ? MAP_POPULATE : 0);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   STLOAD_EXPECT(p != MAP_FAILED, ErrorCode::OutOfMemory,
                 errno_message(std::string("cannot allocate ") + std::to_string(bytes) +
                               " bytes of host memory for " + what));
+  if (prefault) {
+    // Failing here (ENOMEM under a memory cgroup limit, say) is a clean error; failing later would
+    // be the OOM killer in the middle of the copy.
+    const int error = populate_in_parallel(static_cast<std::byte*>(p), bytes);
+    if (error != 0) {
+      ::munmap(p, bytes);
+      STLOAD_FAIL(ErrorCode::OutOfMemory,
+                  errno_message(std::string("cannot fault in ") + std::to_string(bytes) +
+                                    " bytes of host memory for " + what,
+                                error));
+    }
+  }
   data_ = static_cast<std::byte*>(p);
 }
 

@@ -36,6 +36,8 @@ class MappedFile {
   /// Kernel hints for the byte range: sequential streaming of a load, or random for header reads.
   void advise_sequential(std::uint64_t offset, std::uint64_t size) const noexcept;
   void advise_random() const noexcept;
+  /// Fraction (0 to 1) of the range's pages in the page cache now (mincore); 0 when unknown.
+  [[nodiscard]] double resident_fraction(std::uint64_t offset, std::uint64_t size) const noexcept;
   /// Drops the file's clean pages from the page cache (cold-cache benchmarks and tests).
   void drop_page_cache() const noexcept;
 

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -393,6 +394,33 @@ TYPED_TEST_P(Conformance, cancelling_from_the_progress_callback_stops_promptly) 
   this->expect_released(*engine);
 }
 
+TYPED_TEST_P(Conformance, auto_read_method_maps_a_cached_file_and_reports_every_choice) {
+  const auto path = this->write("cached.safetensors", u8_tensors("t", 6, 512 * kKiB));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  {  // read it whole, so that its pages are in the page cache whatever wrote it
+    std::ifstream in(path, std::ios::binary);
+    std::vector<char> sink(1U << 20U);
+    while (in.read(sink.data(), static_cast<std::streamsize>(sink.size()))) {
+    }
+  }
+  struct Case {
+    ReadMethod method;
+    std::uint64_t by_mmap;
+    std::uint64_t by_pread;
+  };
+  for (const Case c : {Case{ReadMethod::Auto, 1, 0}, Case{ReadMethod::Mmap, 1, 0},
+                       Case{ReadMethod::Pread, 0, 1}}) {
+    LoadOptions options = this->options();
+    options.read_method = c.method;
+    LoadStats stats;
+    auto engine = this->engine();
+    const LoadedModel model = load(checkpoint, options, engine, &stats);
+    EXPECT_EQ(stats.files_read_by_mmap, c.by_mmap) << static_cast<int>(c.method);
+    EXPECT_EQ(stats.files_read_by_pread, c.by_pread) << static_cast<int>(c.method);
+    expect_matches_file(model, checkpoint);
+  }
+}
+
 TYPED_TEST_P(Conformance, file_truncated_after_open_is_an_io_error_naming_the_file) {
   // Both read methods: the shrunken file is refused before its mapping is touched (reading past
   // the end of a mapping would raise SIGBUS instead).
@@ -555,6 +583,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     device_the_engine_does_not_serve_is_invalid_argument,
     model_too_big_for_auto_limits_is_out_of_memory, arena_larger_than_the_device_is_out_of_memory,
     cancelling_from_the_progress_callback_stops_promptly,
+    auto_read_method_maps_a_cached_file_and_reports_every_choice,
     file_truncated_after_open_is_an_io_error_naming_the_file,
     file_truncated_during_the_load_is_an_io_error_with_pread,
     staging_budget_smaller_than_a_chunk_is_invalid_argument,

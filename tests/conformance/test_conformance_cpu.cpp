@@ -28,6 +28,14 @@ struct CpuDirect : CpuConfig {
   }
 };
 
+// The streaming copy out of the mapping straight into the arenas: the fastest warm path.
+struct CpuDirectMmap : CpuConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Mmap;
+  }
+};
+
 struct CpuStagedPread : CpuConfig {
   static void configure(LoadOptions& options) {
     options.direct = false;
@@ -42,7 +50,7 @@ struct CpuStagedMmap : CpuConfig {
   }
 };
 
-using CpuConfigs = ::testing::Types<CpuDirect, CpuStagedPread, CpuStagedMmap>;
+using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, CpuStagedMmap>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
 

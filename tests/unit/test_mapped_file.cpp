@@ -57,6 +57,17 @@ TEST_F(MappedFileTest, maps_the_whole_file) {
   EXPECT_TRUE(std::equal(bytes.begin(), bytes.end(), content_.begin(), content_.end()));
 }
 
+TEST_F(MappedFileTest, resident_fraction_counts_cached_pages_and_is_zero_out_of_range) {
+  const MappedFile file = MappedFile::open(path_);
+  std::vector<std::byte> sink(content_.size());
+  file.read_at(sink.data(), sink.size(), 0);  // just read: every page is in the page cache
+  EXPECT_DOUBLE_EQ(file.resident_fraction(0, file.size()), 1.0);
+  EXPECT_DOUBLE_EQ(file.resident_fraction(5000, 1 << 30), 1.0) << "a range past the end is cut";
+  EXPECT_DOUBLE_EQ(file.resident_fraction(file.size(), 10), 0.0);
+  EXPECT_DOUBLE_EQ(file.resident_fraction(0, 0), 0.0);
+  EXPECT_DOUBLE_EQ(MappedFile().resident_fraction(0, 10), 0.0);
+}
+
 TEST_F(MappedFileTest, read_at_reads_exactly_the_bytes_asked_for) {
   const MappedFile file = MappedFile::open(path_);
   // Guard bytes around the destination catch a read of more than asked.

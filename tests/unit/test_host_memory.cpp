@@ -1,0 +1,56 @@
+// HostMemory: pre-faulted memory is resident when the constructor returns (faulted in by several
+// threads when large), memory that is not pre-faulted is not, and the bytes read as zero.
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "cpu/host_memory.hpp"
+
+namespace stload {
+namespace {
+
+using detail::HostMemory;
+
+double resident_fraction(const HostMemory& memory) {
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((memory.size() + page - 1) / page);
+  EXPECT_EQ(::mincore(memory.data(), memory.size(), in_core.data()), 0);
+  const auto resident = std::count_if(in_core.begin(), in_core.end(),
+                                      [](unsigned char flags) { return (flags & 1U) != 0; });
+  return static_cast<double>(resident) / static_cast<double>(in_core.size());
+}
+
+TEST(HostMemory, prefaulted_memory_is_resident_and_zero) {
+  // 200 MiB: several populating threads, and a last slice shorter than the others.
+  const HostMemory memory(std::uint64_t{200} << 20U, /*prefault=*/true, "a test");
+  EXPECT_DOUBLE_EQ(resident_fraction(memory), 1.0);
+  const auto* bytes = memory.data();
+  EXPECT_TRUE(
+      std::all_of(bytes, bytes + memory.size(), [](std::byte b) { return b == std::byte{0}; }));
+}
+
+TEST(HostMemory, small_prefaulted_memory_is_resident) {
+  const HostMemory memory(12345, /*prefault=*/true, "a test");
+  EXPECT_DOUBLE_EQ(resident_fraction(memory), 1.0);
+}
+
+TEST(HostMemory, memory_not_prefaulted_is_not_resident_until_touched) {
+  const HostMemory memory(std::uint64_t{8} << 20U, /*prefault=*/false, "a test");
+  EXPECT_LT(resident_fraction(memory), 0.5);
+}
+
+TEST(HostMemory, zero_bytes_hold_nothing) {
+  const HostMemory memory(0, /*prefault=*/true, "a test");
+  EXPECT_EQ(memory.data(), nullptr);
+  EXPECT_EQ(memory.size(), 0U);
+}
+
+}  // namespace
+}  // namespace stload
