@@ -4,7 +4,8 @@
 //   stload_ceiling cpu FILE [--threads N] [--read mmap|pread]
 //       memcpy of the file's data section from its page-cache mapping into memory pre-faulted
 //       outside the timed region (as cudaMalloc'd memory would be). N threads copy one slice each.
-//       Also times the pre-fault itself, so end-to-end figures can be compared too.
+//       Also times the pre-fault itself (N threads, one slice each, as stload's arenas are faulted
+//       in), so end-to-end figures can be compared too.
 //       --read pread: pread(2) in 16 MiB blocks instead; from a cold cache page faults on a mapping
 //       read ahead less than large preads do, so this is the cold-cache ceiling.
 //   stload_ceiling resident FILE...   fraction of each file's pages in the page cache (mincore)
@@ -75,6 +76,16 @@ class Mapping {
   void* data_;
 };
 
+// Faults in fresh anonymous memory for writing (MADV_POPULATE_WRITE, Linux 5.14; else a touch of
+// every page).
+void populate(char* begin, std::size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  if (::madvise(begin, bytes, MADV_POPULATE_WRITE) == 0) return;
+#endif
+  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  for (std::size_t at = 0; at < bytes; at += page) static_cast<volatile char*>(begin)[at] = 0;
+}
+
 // Pages of the file in the page cache over all pages; -1 when it cannot tell.
 double resident_fraction(const File& file) {
   const std::size_t size = file.size();
@@ -102,20 +113,28 @@ int cpu_ceiling(const char* path, unsigned threads, bool use_pread) {
   const std::size_t bytes = size - data_offset;
   const double resident = resident_fraction(file);
 
+  threads = std::max(1U, threads);
+  // Slices split on 2 MiB boundaries so no two threads share a huge page of the destination.
+  const std::size_t slice = ((bytes / threads + (2U << 20U) - 1) >> 21U) << 21U;
   std::unique_ptr<Mapping> destination;
   const double prefault_seconds = seconds_of([&] {
-    destination = std::make_unique<Mapping>(bytes, PROT_READ | PROT_WRITE,
-                                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1);
+    destination =
+        std::make_unique<Mapping>(bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+    if (!destination->ok()) return;
+    std::vector<std::jthread> workers;
+    for (unsigned i = 0; i < threads; ++i) {
+      const std::size_t begin = std::min(bytes, i * slice);
+      const std::size_t end = i + 1 == threads ? bytes : std::min(bytes, begin + slice);
+      if (end <= begin) continue;
+      workers.emplace_back([&, begin, end] { populate(destination->data() + begin, end - begin); });
+    }
   });
   const Mapping source(size, PROT_READ, MAP_SHARED, file.fd());
   if (!destination->ok() || !source.ok()) {
     std::perror("mmap");
     return 1;
   }
-  threads = std::max(1U, threads);
   const double copy_seconds = seconds_of([&] {
-    // Slices split on 2 MiB boundaries so no two threads share a huge page of the destination.
-    const std::size_t slice = ((bytes / threads + (2U << 20U) - 1) >> 21U) << 21U;
     std::vector<std::jthread> workers;
     for (unsigned i = 0; i < threads; ++i) {
       const std::size_t begin = std::min(bytes, i * slice);
