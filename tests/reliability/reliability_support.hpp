@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "stload/error.hpp"
+#include "stload/loader.hpp"
 #include "stload/tensor_map.hpp"
 #include "support/throws_error.hpp"
 
@@ -103,5 +104,25 @@ inline std::uint64_t digest(const void* data, std::size_t size) {
   }
   return hash;
 }
+
+/// A read method as a gtest parameter name.
+inline std::string read_method_name(ReadMethod method) {
+  switch (method) {
+    case ReadMethod::Pread:
+      return "pread";
+    case ReadMethod::Mmap:
+      return "mmap";
+    case ReadMethod::Auto:
+      return "auto";
+  }
+  return "unknown";
+}
+
+/// Names the instances of a test parameterized by ReadMethod.
+struct ReadMethodName {
+  std::string operator()(const ::testing::TestParamInfo<ReadMethod>& info) const {
+    return read_method_name(info.param);
+  }
+};
 
 }  // namespace stload::testing

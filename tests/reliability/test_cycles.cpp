@@ -89,11 +89,8 @@ TEST_P(ManyCycles, leave_fds_mappings_and_memory_unchanged) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryReadMethod, ManyCycles,
-                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap),
-                         [](const auto& param_info) {
-                           return std::string(param_info.param == ReadMethod::Pread ? "pread"
-                                                                                    : "mmap");
-                         });
+                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto),
+                         testing::ReadMethodName());
 
 }  // namespace
 }  // namespace stload

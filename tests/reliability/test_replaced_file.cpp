@@ -88,11 +88,8 @@ TEST_P(ReplacedAfterOpen, loads_the_opened_file_whole) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryReadMethod, ReplacedAfterOpen,
-                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap),
-                         [](const auto& param_info) {
-                           return std::string(param_info.param == ReadMethod::Pread ? "pread"
-                                                                                    : "mmap");
-                         });
+                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto),
+                         testing::ReadMethodName());
 
 }  // namespace
 }  // namespace stload
