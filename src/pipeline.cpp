@@ -46,9 +46,8 @@ void pread_exact(const MappedFile& mapping, std::byte* out, std::uint64_t bytes,
   }
 }
 
-// Auto reads a file from its mapping when more than this fraction of its data is cached.
-// Half-cached files measured within noise of each other either way; below this pread's readahead is
-// in charge.
+// Auto reads a file from its mapping when more than this fraction of its data is cached; below it
+// pread's readahead is in charge. Partly cached files are not measured yet: the value is a choice.
 constexpr double kMmapWhenResident = 0.9;
 
 class Pipeline {
