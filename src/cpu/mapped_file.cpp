@@ -6,9 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <new>
+#include <array>
 #include <utility>
-#include <vector>
 
 #include "detail/check.hpp"
 
@@ -102,16 +101,17 @@ double MappedFile::resident_fraction(std::uint64_t offset, std::uint64_t size) c
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t start = offset / page * page;
   const std::uint64_t pages = (offset + size - start + page - 1) / page;
-  // One byte per page: 1 MiB of vector for a 4 GiB file, filled by one system call.
-  std::vector<unsigned char> in_core;
-  try {
-    in_core.resize(pages);
-  } catch (const std::bad_alloc&) {
-    return 0.0;
-  }
-  if (::mincore(static_cast<char*>(data_) + start, pages * page, in_core.data()) != 0) return 0.0;
+  // A window of one byte per page (16 MiB of file per call), so a file of any size costs 4 KiB.
+  std::array<unsigned char, 4096> in_core{};
   std::uint64_t resident = 0;
-  for (const unsigned char flags : in_core) resident += flags & 1U;
+  for (std::uint64_t done = 0; done < pages; done += in_core.size()) {
+    const std::uint64_t count = std::min<std::uint64_t>(in_core.size(), pages - done);
+    if (::mincore(static_cast<char*>(data_) + start + done * page, count * page, in_core.data()) !=
+        0) {
+      return 0.0;
+    }
+    for (std::uint64_t i = 0; i < count; ++i) resident += in_core[i] & 1U;
+  }
   return static_cast<double>(resident) / static_cast<double>(pages);
 }
 

@@ -4,13 +4,11 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <latch>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "conformance/conformance_support.hpp"
+#include "support/concurrent_loads.hpp"
 #include "support/counting_engine.hpp"
 
 namespace stload {
@@ -34,32 +32,10 @@ TEST(CudaConcurrentLoads, eight_loads_sharing_one_engine_get_their_files_bytes) 
   options.staging_bytes = 256 * kKiB;
 
   constexpr int kThreads = 8;
-  std::vector<std::string> results(kThreads);
-  std::latch start(kThreads);
-  {
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        std::string& result = results[static_cast<std::size_t>(i)];
-        try {
-          const Checkpoint& checkpoint = files[static_cast<std::size_t>(i) % files.size()];
-          const LoadedModel model = load(checkpoint, options, engine);
-          std::vector<std::byte> out;
-          for (const TensorView& view : model.tensors()) {
-            out.assign(view.bytes, std::byte{0});
-            model.read(view, out);
-            const auto expected = checkpoint.tensor_bytes(*checkpoint.find(view.name));
-            if (!std::equal(out.begin(), out.end(), expected.begin(), expected.end())) {
-              result = view.name + ": bytes differ from the file's";
-            }
-          }
-        } catch (const std::exception& e) {
-          result = std::string("threw: ") + e.what();
-        }
-      });
-    }
-  }
+  const auto results = stload::testing::run_together(kThreads, [&](int i) {
+    const Checkpoint& checkpoint = files[static_cast<std::size_t>(i) % files.size()];
+    return stload::testing::differences(load(checkpoint, options, engine), checkpoint);
+  });
   for (std::size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i], "") << "load " << i;
   EXPECT_EQ(engine->sessions(), static_cast<std::size_t>(kThreads));
   EXPECT_EQ(engine->live_sessions(), 0);

@@ -5,15 +5,14 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <latch>
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "conformance/conformance_support.hpp"
+#include "support/concurrent_loads.hpp"
 #include "support/counting_engine.hpp"
 
 namespace stload {
@@ -22,6 +21,8 @@ namespace {
 using conformance::kKiB;
 using conformance::make_tensor;
 using stload::testing::CountingEngine;
+using stload::testing::differences;
+using stload::testing::run_together;
 using stload::testing::TestTensor;
 
 constexpr int kThreads = 8;
@@ -50,47 +51,6 @@ LoadOptions options(ReadMethod method = ReadMethod::Pread, bool direct = false) 
   return options;
 }
 
-// What differs between a loaded model and its file; empty when every tensor matches.
-std::string differences(const LoadedModel& model, const Checkpoint& checkpoint) {
-  if (model.size() != checkpoint.tensors().size()) {
-    return std::to_string(model.size()) + " tensors loaded of " +
-           std::to_string(checkpoint.tensors().size());
-  }
-  std::vector<std::byte> out;
-  for (const TensorView& view : model.tensors()) {
-    const TensorRecord* record = checkpoint.find(view.name);
-    if (record == nullptr) return view.name + " is not in the file";
-    out.assign(view.bytes, std::byte{0});
-    model.read(view, out);
-    const auto expected = checkpoint.tensor_bytes(*record);
-    if (!std::equal(out.begin(), out.end(), expected.begin(), expected.end())) {
-      return view.name + ": bytes differ from the file's";
-    }
-  }
-  return {};
-}
-
-// Runs `load_one(i)` on kThreads threads released together; returns what each reported.
-template <class F>
-std::vector<std::string> run_together(F load_one) {
-  std::vector<std::string> results(kThreads);
-  std::latch start(kThreads);
-  {
-    std::vector<std::jthread> threads;
-    for (int i = 0; i < kThreads; ++i) {
-      threads.emplace_back([&, i] {
-        start.arrive_and_wait();
-        try {
-          results[static_cast<std::size_t>(i)] = load_one(i);
-        } catch (const std::exception& e) {
-          results[static_cast<std::size_t>(i)] = std::string("threw: ") + e.what();
-        }
-      });
-    }
-  }
-  return results;
-}
-
 void expect_all_match(const std::vector<std::string>& results) {
   for (std::size_t i = 0; i < results.size(); ++i) {
     EXPECT_EQ(results[i], "") << "load " << i;
@@ -115,7 +75,7 @@ TEST_F(ConcurrentLoads, eight_loads_of_one_file_on_one_engine_get_the_files_byte
   auto engine = std::make_shared<CountingEngine>(make_cpu_engine());
   const Checkpoint& checkpoint = files_[0];
   expect_all_match(run_together(
-      [&](int) { return differences(load(checkpoint, options(), engine), checkpoint); }));
+      kThreads, [&](int) { return differences(load(checkpoint, options(), engine), checkpoint); }));
   EXPECT_EQ(engine->sessions(), static_cast<std::size_t>(kThreads));
   EXPECT_EQ(engine->live_sessions(), 0);
   EXPECT_EQ(engine->live_buffers(), 0);
@@ -123,7 +83,7 @@ TEST_F(ConcurrentLoads, eight_loads_of_one_file_on_one_engine_get_the_files_byte
 
 TEST_F(ConcurrentLoads, eight_loads_of_different_files_on_one_engine_get_their_files_bytes) {
   auto engine = std::make_shared<CountingEngine>(make_cpu_engine());
-  expect_all_match(run_together([&](int i) {
+  expect_all_match(run_together(kThreads, [&](int i) {
     const Checkpoint& checkpoint = files_[static_cast<std::size_t>(i) % files_.size()];
     return differences(load(checkpoint, options(ReadMethod::Mmap), engine), checkpoint);
   }));
@@ -133,7 +93,7 @@ TEST_F(ConcurrentLoads, eight_loads_of_different_files_on_one_engine_get_their_f
 
 TEST_F(ConcurrentLoads, eight_loads_on_engines_of_their_own_get_their_files_bytes) {
   // Half the threads read the same file, half read files of their own.
-  expect_all_match(run_together([&](int i) {
+  expect_all_match(run_together(kThreads, [&](int i) {
     const Checkpoint& checkpoint =
         files_[i % 2 == 0 ? 0 : static_cast<std::size_t>(i / 2) % files_.size()];
     return differences(load(checkpoint, options(), make_cpu_engine()), checkpoint);
@@ -142,7 +102,7 @@ TEST_F(ConcurrentLoads, eight_loads_on_engines_of_their_own_get_their_files_byte
 
 TEST_F(ConcurrentLoads, staged_and_direct_loads_mixed_on_one_engine_get_their_files_bytes) {
   auto engine = std::make_shared<CountingEngine>(make_cpu_engine());
-  expect_all_match(run_together([&](int i) {
+  expect_all_match(run_together(kThreads, [&](int i) {
     const Checkpoint& checkpoint = files_[static_cast<std::size_t>(i) % files_.size()];
     const LoadOptions mixed =
         options(i % 2 == 0 ? ReadMethod::Pread : ReadMethod::Mmap, /*direct=*/i % 3 == 0);
@@ -169,7 +129,7 @@ TEST_F(ConcurrentLoads, concurrent_loads_never_overcommit_a_shared_device) {
   engine_options.capacity[Device{}] = 3 * arena + arena / 2;
   auto engine = std::make_shared<CountingEngine>(make_cpu_engine(engine_options));
   std::latch loaded(kThreads);  // every model is held until every load has tried
-  const auto results = run_together([&](int) {
+  const auto results = run_together(kThreads, [&](int) {
     std::string result;
     std::optional<LoadedModel> model;
     try {

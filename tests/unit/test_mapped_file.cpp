@@ -68,6 +68,17 @@ TEST_F(MappedFileTest, resident_fraction_counts_cached_pages_and_is_zero_out_of_
   EXPECT_DOUBLE_EQ(MappedFile().resident_fraction(0, 10), 0.0);
 }
 
+TEST(MappedFileResidency, counts_past_one_window_of_pages) {
+  TempDir dir;
+  // More than the 4096 pages resident_fraction asks mincore about at a time, and not a multiple.
+  const auto path = dir.write("big.bin", pattern_bytes((std::size_t{17} << 20U) + 12'345, 3));
+  const MappedFile file = MappedFile::open(path);
+  std::vector<std::byte> sink(file.size());
+  file.read_at(sink.data(), sink.size(), 0);
+  EXPECT_DOUBLE_EQ(file.resident_fraction(0, file.size()), 1.0);
+  EXPECT_DOUBLE_EQ(file.resident_fraction(4097, file.size() - 8000), 1.0);
+}
+
 TEST_F(MappedFileTest, read_at_reads_exactly_the_bytes_asked_for) {
   const MappedFile file = MappedFile::open(path_);
   // Guard bytes around the destination catch a read of more than asked.
