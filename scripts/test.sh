@@ -38,7 +38,7 @@ step() { printf '\n== %s (%ds so far)\n' "$*" $((SECONDS - started)); }
 ./scripts/deps.sh
 
 step "normal build: $BUILD_DIR"
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${python[@]}" "${launcher[@]}"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTLOAD_WERROR=ON "${python[@]}" "${launcher[@]}"
 cmake --build "$BUILD_DIR" -j "$JOBS"
 (cd "$BUILD_DIR" && ctest --output-on-failure -j "$JOBS")
 
