@@ -11,7 +11,9 @@ import pytest
 import stload
 from st_files import torch_available
 
-pytestmark = pytest.mark.skipif(not torch_available(), reason="meta tensors are torch's; torch is not installed")
+needs_torch = pytest.mark.skipif(
+    not torch_available(), reason="meta tensors are torch's; torch is not installed"
+)
 
 
 class NoData:
@@ -33,6 +35,7 @@ class NoData:
 NAMES = ["t.bf16", "t.f32", "t.f8_e4m3", "t.f4", "t.f6_e2m3", "scalar.f32", "empty.f16", "t.bool"]
 
 
+@needs_torch
 def test_meta_tensors_have_the_shape_and_dtype_of_a_real_load(dtypes_file):
     path, _ = dtypes_file
     with stload.safe_open(path, framework="pt") as real:
@@ -50,6 +53,7 @@ def test_meta_tensors_have_the_shape_and_dtype_of_a_real_load(dtypes_file):
         assert f.get_slice("t.f4")[0:2].shape == (2, 2)  # F4 [3, 4]: two rows, packed
 
 
+@needs_torch
 def test_load_file_onto_meta(dtypes_file):
     import stload.torch
 
@@ -59,6 +63,7 @@ def test_load_file_onto_meta(dtypes_file):
     assert tensors["t.i64"].shape == (3, 5)
 
 
+@needs_torch
 def test_meta_slices_keep_the_sub_byte_rule(dtypes_file):
     path, _ = dtypes_file
     with stload.safe_open(path, framework="pt", device="meta") as f:
