@@ -226,7 +226,15 @@ def save_model(
             del state_dict[name]
     if force_contiguous:
         state_dict = {name: tensor.contiguous() for name, tensor in state_dict.items()}
-    save_file(state_dict, filename, metadata=metadata)
+    try:
+        save_file(state_dict, filename, metadata=metadata)
+    except InvalidArgumentError as e:
+        if force_contiguous or "not contiguous" not in e.message:
+            raise
+        # As the reference: point at the switch that makes every tensor contiguous.
+        raise InvalidArgumentError(
+            e.message + "; or use save_model(..., force_contiguous=True)", e.code
+        ) from None
 
 
 def load_model(

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import stload
+
 from st_files import torch_available
 
 PACKAGES = ("safetensors", "stload")
@@ -356,3 +358,17 @@ def test_numpy_module_imports_without_torch():
         "assert d['a'].tolist() == [0, 1, 2]\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@needs_torch
+def test_save_model_names_force_contiguous_for_a_strided_parameter(tmp_path):
+    import torch
+
+    import stload.torch
+
+    model = torch.nn.Linear(4, 4)
+    model.weight = torch.nn.Parameter(torch.zeros(4, 4).t())  # a transposed view: not contiguous
+    with pytest.raises(stload.SafetensorError, match="force_contiguous=True"):
+        stload.torch.save_model(model, tmp_path / "m.safetensors", force_contiguous=False)
+    stload.torch.save_model(model, tmp_path / "m.safetensors")  # the default makes it contiguous
+    assert stload.torch.load_model(torch.nn.Linear(4, 4), tmp_path / "m.safetensors") == (set(), [])
