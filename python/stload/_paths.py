@@ -30,7 +30,9 @@ def fs_path(filename: Any, what: str = "filename") -> bytes:
         raise InvalidArgumentError(f"{what} {filename!r}: {e}", "InvalidArgument") from None
     if b"\0" in raw:
         # The C++ side would stop at the NUL and open another file than the one named.
-        raise InvalidArgumentError(f"{what} {display(raw)!r} contains a NUL byte", "InvalidArgument")
+        raise InvalidArgumentError(
+            f"{what} {display(raw)!r} contains a NUL byte", "InvalidArgument"
+        )
     if not raw:
         raise InvalidArgumentError(f"{what} is empty", "InvalidArgument")
     return raw

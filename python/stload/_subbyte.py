@@ -39,7 +39,9 @@ def _normalize(index: Any, shape: Sequence[int], label: str) -> List[Any]:
         elif isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             i = int(item)
             if not -size <= i < size:
-                raise IndexError(f"{label}: index {i} is out of bounds for dimension {dim} of size {size}")
+                raise IndexError(
+                    f"{label}: index {i} is out of bounds for dimension {dim} of size {size}"
+                )
             out.append(i % size)
         else:
             raise InvalidArgumentError(

@@ -53,7 +53,8 @@ def _entries(tensor_dict: Dict[str, np.ndarray]) -> list:
         # The format is little-endian and C-ordered; a strided view is written as its values.
         if not array.flags.c_contiguous:
             array = array.copy(order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
-        if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and sys.byteorder == "big"):
+        order = array.dtype.byteorder
+        if order == ">" or (order == "=" and sys.byteorder == "big"):
             array = array.astype(array.dtype.newbyteorder("<"))
         entries.append(_writer.Entry(name, dtype, array.shape, _writer.as_bytes(array)))
     return entries

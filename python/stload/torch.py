@@ -46,7 +46,7 @@ def _dtype_name(dtype: torch.dtype) -> str:
 def load_file(
     filename: PathLike, device: Union[str, int] = "cpu", *, backend: str = "mmap"
 ) -> Dict[str, torch.Tensor]:
-    """Loads every tensor of `filename` onto `device` (``"cpu"``, ``"cuda:1"``, ``0``, ``"meta"``)."""
+    """Loads every tensor of `filename` onto `device` (``"cpu"``, ``"cuda:1"``, 0, ``"meta"``)."""
     with safe_open(filename, framework="pt", device=device, backend=backend) as f:
         return f.get_tensors()
 

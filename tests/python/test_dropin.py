@@ -18,8 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import stload
-
 from st_files import torch_available
 
 PACKAGES = ("safetensors", "stload")
@@ -51,7 +49,9 @@ def same(a, b, where="result") -> None:
         if isinstance(a, torch.Tensor):
             assert isinstance(b, torch.Tensor), where
             assert (a.dtype, a.shape, a.device) == (b.dtype, b.shape, b.device), where
-            flat = lambda t: t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)  # noqa: E731
+            def flat(t):
+                return t.detach().cpu().contiguous().reshape(-1).view(torch.uint8)
+
             assert torch.equal(flat(a), flat(b)), where
             return
     if isinstance(a, dict):
@@ -372,3 +372,26 @@ def test_save_model_names_force_contiguous_for_a_strided_parameter(tmp_path):
         stload.torch.save_model(model, tmp_path / "m.safetensors", force_contiguous=False)
     stload.torch.save_model(model, tmp_path / "m.safetensors")  # the default makes it contiguous
     assert stload.torch.load_model(torch.nn.Linear(4, 4), tmp_path / "m.safetensors") == (set(), [])
+
+
+@pytest.mark.parametrize("backend", ["mmap", "pread"])
+def test_backend_is_accepted_as_the_reference_takes_it(backend, tmp_path):
+    import stload
+    import stload.numpy
+
+    stload.numpy.save_file({"a": np.arange(3)}, tmp_path / "a.safetensors")
+    loaded = stload.numpy.load_file(tmp_path / "a.safetensors", backend=backend)
+    assert loaded["a"].tolist() == [0, 1, 2]
+    with stload.safe_open(tmp_path / "a.safetensors", "np", backend=backend) as f:
+        assert f.keys() == ["a"]
+
+
+def test_an_unknown_backend_is_refused(tmp_path):
+    import stload
+    import stload.numpy
+
+    stload.numpy.save_file({"a": np.arange(3)}, tmp_path / "a.safetensors")
+    with pytest.raises(stload.InvalidArgumentError, match="backend"):
+        stload.safe_open(tmp_path / "a.safetensors", "np", backend="gds")
+    with pytest.raises(stload.InvalidArgumentError, match="backend"):
+        stload.numpy.load_file(tmp_path / "a.safetensors", backend="gds")
