@@ -9,11 +9,14 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "buffer.hpp"
 #include "export.hpp"
 #include "select.hpp"
 #include "stload/checkpoint.hpp"
@@ -92,14 +95,20 @@ class Model {
 // An opened checkpoint: headers parsed and validated, files mapped, no data read.
 class PyCheckpoint {
  public:
-  explicit PyCheckpoint(const std::string& path) {
+  // `path` is os.fsencode()'s bytes: a POSIX path is bytes, not necessarily UTF-8.
+  explicit PyCheckpoint(const nb::bytes& path) {
+    std::filesystem::path native(std::string(path.c_str(), path.size()));
     nb::gil_scoped_release release;
-    checkpoint_ = std::make_shared<Checkpoint>(Checkpoint::open(path));
+    checkpoint_ = std::make_shared<Checkpoint>(Checkpoint::open(native));
   }
 
-  [[nodiscard]] std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const FileInfo& file : checkpoint_->files()) out.push_back(file.path.string());
+  // Raw bytes, as given (os.fsdecode() turns them back into the str the caller would use).
+  [[nodiscard]] std::vector<nb::bytes> files() const {
+    std::vector<nb::bytes> out;
+    for (const FileInfo& file : checkpoint_->files()) {
+      const std::string& native = file.path.native();
+      out.emplace_back(native.data(), native.size());
+    }
     return out;
   }
 
@@ -153,7 +162,12 @@ void translate_error(const std::exception_ptr& error, void* /*payload*/) {
   } catch (const Error& e) {
     try {
       const nb::object make = nb::module_::import_("stload._errors").attr("_from_code");
-      const nb::object exception = make(std::string(to_string(e.code())), e.what());
+      // Messages quote paths, which need not be UTF-8: keep those bytes visible as \xNN.
+      const char* what = e.what();
+      const nb::object message = nb::steal(PyUnicode_DecodeUTF8(
+          what, static_cast<Py_ssize_t>(std::strlen(what)), "backslashreplace"));
+      if (!message.is_valid()) throw nb::python_error();
+      const nb::object exception = make(std::string(to_string(e.code())), message);
       PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
     } catch (nb::python_error& inner) {
       inner.restore();
@@ -180,7 +194,7 @@ NB_MODULE(_stload, m) {
       .def("read", &Model::read, "name"_a);
 
   nb::class_<PyCheckpoint>(m, "_Checkpoint")
-      .def(nb::init<const std::string&>(), "path"_a)
+      .def(nb::init<const nb::bytes&>(), "path"_a)
       .def("files", &PyCheckpoint::files)
       .def("tensors", &PyCheckpoint::tensors)
       .def("metadata", &PyCheckpoint::metadata)
@@ -189,6 +203,8 @@ NB_MODULE(_stload, m) {
            "file"_a.none(), "host_only"_a)
       .def("mapped", &PyCheckpoint::mapped, "name"_a);
 
+  m.def("_parse_buffer", &parse_buffer, "data"_a,
+        "Validates a safetensors file held in bytes (stload.torch.load, stload.numpy.load).");
   m.def("_live_models", &live_owners, "Owner capsules alive (tests).");
   m.def("cuda_compiled_in", &stload::cuda_compiled_in,
         "True when this build has the CUDA engine compiled in.");

@@ -5,6 +5,10 @@
 
 Tensors arrive without a copy: they view the memory the loader streamed the file into, which is
 freed when the last of them goes. See docs/python.md for the API and the numpy behaviour.
+
+Drop-in for the safetensors package: ``stload.torch`` and ``stload.numpy`` have its functions
+(``load_file``, ``load``, ``save_file``, ``save``; ``save_model`` / ``load_model`` for torch),
+``stload.safe_open`` its lazy reader, ``stload.SafetensorError`` the base of every error.
 """
 
 from ._errors import (
@@ -14,6 +18,7 @@ from ._errors import (
     InvalidArgumentError,
     NotFoundError,
     OutOfMemoryError,
+    SafetensorError,
     StloadError,
     StloadIOError,
     TensorNotFoundError,
@@ -29,6 +34,7 @@ __all__ = [
     "safe_open",
     "TensorSlice",
     "StloadError",
+    "SafetensorError",
     "FormatError",
     "TensorNotFoundError",
     "InvalidArgumentError",

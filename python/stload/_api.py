@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from . import _frameworks as fw
+from ._paths import fs_path
 from ._stload import _Checkpoint, _Model
 
 
@@ -28,7 +28,8 @@ def load_file(
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
     Args:
-        filename: a ``.safetensors`` file, a directory of shards, or a ``*.index.json``.
+        filename: a ``.safetensors`` file, a directory of shards, or a ``*.index.json``, as
+            ``str``, ``bytes`` or ``os.PathLike`` (names that are not UTF-8 included).
         device: where every tensor goes: ``"cpu"``, ``"cuda:0"``, ``0``, a ``torch.device``,
             or ``"auto"``. Ignored when ``device_map`` is given.
         device_map: Hugging Face style placement: ``{"model.layers.0": "cuda:0", "": "cpu"}``
@@ -48,7 +49,7 @@ def load_file(
         ValueError, FileNotFoundError, KeyError, OSError, MemoryError or RuntimeError).
     """
     framework = fw.resolve_framework(framework)
-    checkpoint = _Checkpoint(os.fspath(filename))
+    checkpoint = _Checkpoint(fs_path(filename))
     model = checkpoint.load(
         fw.device_map_text(device, device_map), fw.only_list(only), False, None, framework == "np"
     )
@@ -72,7 +73,7 @@ def iter_tensors(
     headers are read and validated when this is called, the data as iteration proceeds.
     """
     framework = fw.resolve_framework(framework)
-    checkpoint = _Checkpoint(os.fspath(filename))
+    checkpoint = _Checkpoint(fs_path(filename))
     map_text = fw.device_map_text(device, device_map)
     selected = fw.only_list(only)
     files = len(checkpoint.files())

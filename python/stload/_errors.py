@@ -89,3 +89,8 @@ def _from_code(code: str, message: str) -> StloadError:
     error = cls(message)
     error.code = code
     return error
+
+
+# Code written for the reference catches `safetensors.SafetensorError`, the base of everything it
+# raises; after `from stload import SafetensorError` the same `except` catches every stload error.
+SafetensorError = StloadError

@@ -50,8 +50,15 @@ _NUMPY_CARRIERS = {
     "F6_E3M2": "uint8",
 }
 
+# Bits per element, as the format defines them.
+BITS = {
+    "BOOL": 8, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6, "U8": 8, "I8": 8, "F8_E5M2": 8, "F8_E4M3": 8,
+    "F8_E8M0": 8, "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "I16": 16, "U16": 16, "F16": 16, "BF16": 16,
+    "I32": 32, "U32": 32, "F32": 32, "C64": 64, "F64": 64, "I64": 64, "U64": 64,
+}  # fmt: skip
+
 DeviceLike = Union[str, int, Any]  # "cpu", "cuda:1", 0, torch.device
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
 def torch_available() -> bool:
@@ -127,6 +134,15 @@ def as_torch_dtype(torch: Any, tensor: Any, dtype: str) -> Any:
     if target is None:  # an older torch: leave the raw bytes
         return tensor
     return tensor.view(target)  # same element size: the shape is kept
+
+
+def torch_dtype(torch: Any, dtype: str) -> Any:
+    """The torch dtype a tensor of safetensors `dtype` arrives as (see docs/python.md)."""
+    if dtype == "BF16":
+        return torch.bfloat16
+    if dtype in _TORCH_VIEWS:
+        return getattr(torch, _TORCH_VIEWS[dtype], torch.uint8)
+    return getattr(torch, _NUMPY_CARRIERS[dtype])
 
 
 def numpy_carrier(dtype: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from st_files import torch_bytes
 
 
 def load_model(path, framework):
-    return _stload._Checkpoint(str(path)).load("cpu", None, False, None, framework == "np")
+    return _stload._Checkpoint(os.fsencode(path)).load("cpu", None, False, None, framework == "np")
 
 
 def test_torch_tensors_view_the_memory_the_loader_wrote(model_file):
