@@ -28,14 +28,19 @@ skipped() {
 
 seconds_left() { echo $((DEADLINE - PACK_RESERVE_S - $(date +%s))); }
 
-# step [--rehearsal-fails WHY] NAME LIMIT_S COMMAND...: COMMAND must be a program (timeout runs
-# programs, not shell functions). In a rehearsal a step marked --rehearsal-fails is expected to
-# fail (it needs the GPU): its failure is recorded as such, with why.
+# step [--rehearsal-fails WHY] [--show] NAME LIMIT_S COMMAND...: COMMAND must be a program
+# (timeout runs programs, not shell functions). In a rehearsal a step marked --rehearsal-fails is
+# expected to fail (it needs the GPU): its failure is recorded as such, with why. --show copies
+# the step's stderr (its progress) into the log as it comes.
 step() {
-  local expected=""
+  local expected="" show=0
   if [[ $1 == --rehearsal-fails ]]; then
     ((REHEARSAL)) && expected=$2
     shift 2
+  fi
+  if [[ $1 == --show ]]; then
+    show=1
+    shift
   fi
   local name=$1 limit=$2
   shift 2
@@ -48,7 +53,11 @@ step() {
   ((limit <= left)) || limit=$left
   local started rc=0 status=ok why=""
   started=$(date +%s.%N)
-  timeout --kill-after=5 "$limit" "$@" >"$RAW/$name.out" 2>"$RAW/$name.err" || rc=$?
+  if ((show)); then
+    timeout --kill-after=5 "$limit" "$@" >"$RAW/$name.out" 2> >(tee "$RAW/$name.err" >&2) || rc=$?
+  else
+    timeout --kill-after=5 "$limit" "$@" >"$RAW/$name.out" 2>"$RAW/$name.err" || rc=$?
+  fi
   local seconds
   seconds=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if ((rc == 124 || rc == 137)); then
@@ -153,7 +162,7 @@ measure() {
   left=$(seconds_left)
   local args=(measure --bin "$BIN" --raw "$RAW" --sizes "$SIZES" --deadline $(($(date +%s) + left - 10)))
   ((REHEARSAL)) && args+=(--rehearsal)
-  step measure "$left" "$PYTHON" "$BUNDLE/compare/gpu_check.py" "${args[@]}"
+  step --show measure "$left" "$PYTHON" "$BUNDLE/compare/gpu_check.py" "${args[@]}"
 }
 
 pack() {
@@ -163,7 +172,12 @@ pack() {
   ((REHEARSAL)) && args+=(--rehearsal)
   timeout 20 "$PYTHON" "$BUNDLE/compare/gpu_check.py" "${args[@]}" ||
     log "summary failed; the raw files are in the archive"
-  tar -czf "$OUT/gpu-check-raw.tar.gz" -C "$RAW" . && rm -rf "$RAW"
+  # Python's tarfile when there is no tar: a bare image may lack it, never the Python of the check.
+  if command -v tar >/dev/null; then
+    tar -czf "$OUT/gpu-check-raw.tar.gz" -C "$OUT" raw && rm -rf "$RAW"
+  else
+    (cd "$OUT" && "$PYTHON" -m tarfile -c gpu-check-raw.tar.gz raw) && rm -rf "$RAW"
+  fi
   rm -rf "$WORK" /dev/shm/stload-gpu-check
   log "done in $(($(date +%s) - START)) s of the $BUDGET s budget; in $OUT: $(find "$OUT" -maxdepth 1 -type f -printf '%f ')"
   # Let tee write the last lines before this shell is gone.
@@ -200,12 +214,12 @@ run() {
   trap pack EXIT
 
   if ((REHEARSAL)); then
-    log "REHEARSAL on $(hostname) without a GPU: CPU engine, sizes $SIZES GiB; GPU steps are" \
+    log "REHEARSAL on $(uname -n) without a GPU: CPU engine, sizes $SIZES GiB; GPU steps are" \
       "expected to fail or skip, and no figure of this run says anything about a GPU"
   else
-    log "one-shot GPU check on $(hostname): sizes $SIZES GiB, budget $BUDGET s"
+    log "one-shot GPU check on $(uname -n): sizes $SIZES GiB, budget $BUDGET s"
   fi
-  log "bundle: $(tr -d '\n ' <"$BUNDLE/MANIFEST.json" | cut -c 1-300)"
+  log "bundle: $(tr -s ' \n' ' ' <"$BUNDLE/MANIFEST.json" | cut -c 1-400)"
   facts
   gpu_tests
   sanitizer

@@ -78,41 +78,41 @@ def python_has(*modules):
 def plan_data(sizes, with_pt, tmpfs, disk, floor_gib):
     """Picks the data folder and the sizes that fit; returns a plan dict (it says what it dropped).
 
-    tmpfs pages are host memory: the files, plus the largest model once more (torch.load's host
-    copy), plus a margin must fit in MemAvailable as well as in the tmpfs's free space.
+    tmpfs first: its pages are host memory, so the files, plus the largest model once more
+    (torch.load's host copy), plus a margin must fit in MemAvailable as well as in its free space.
+    On disk (when tmpfs is too small) warm loads read the page cache of a disk file: it says so.
     """
     files_per_size = 2 if with_pt else 1
-    chosen = sorted(sizes)
     notes = []
 
-    def need(chosen_sizes):
-        return int(sum(chosen_sizes) * files_per_size * GIB * 1.03) + GIB
+    def need(chosen):
+        return int(sum(chosen) * files_per_size * GIB * 1.03) + GIB
 
-    def fits(chosen_sizes):
-        if not chosen_sizes:
-            return False
-        files = need(chosen_sizes)
-        memory = files + int(max(chosen_sizes) * GIB * 1.5) + 2 * GIB
-        return files <= free_bytes(tmpfs) and memory <= meminfo("MemAvailable")
+    def fits(chosen, folder, in_memory):
+        files = need(chosen)
+        memory = (files if in_memory else 0) + int(max(chosen) * GIB * 1.5) + 2 * GIB
+        return files <= free_bytes(folder) and memory <= meminfo("MemAvailable")
 
-    while chosen and not fits(chosen):
-        if len(chosen) > 1:
-            notes.append(f"dropped {chosen[-1]:g} GiB: {need(chosen) / GIB:.1f} GiB of files do not fit")
-            chosen = chosen[:-1]
-        elif chosen[0] / 2 >= floor_gib:
-            notes.append(f"stepped {chosen[0]:g} GiB down to {chosen[0] / 2:g} GiB")
-            chosen = [chosen[0] / 2]
-        else:
-            chosen = []
-    plan = {"requested_gib": sizes, "tmpfs": tmpfs, "tmpfs_free_bytes": free_bytes(tmpfs),
-            "mem_available_bytes": meminfo("MemAvailable"), "with_pt": with_pt, "notes": notes}
-    if chosen:
-        plan.update({"sizes_gib": chosen, "data_dir": str(Path(tmpfs) / "stload-gpu-check"), "on_tmpfs": True})
-    else:
-        # Warm loads then read from the page cache of a disk file: say so, it is not tmpfs.
-        notes.append(f"tmpfs {tmpfs} too small even for {floor_gib:g} GiB: data on disk at {disk}")
-        plan.update({"sizes_gib": sorted(sizes)[:1], "data_dir": str(disk), "on_tmpfs": False})
-    return plan
+    for folder, in_memory in ((Path(tmpfs), True), (Path(disk), False)):
+        chosen = sorted(sizes)
+        while chosen and not fits(chosen, folder, in_memory):
+            if len(chosen) > 1:
+                notes.append(f"{folder}: dropped {chosen[-1]:g} GiB, {need(chosen) / GIB:.1f} GiB of files do "
+                             f"not fit (free {free_bytes(folder) / GIB:.1f} GiB, MemAvailable "
+                             f"{meminfo('MemAvailable') / GIB:.1f} GiB)")
+                chosen = chosen[:-1]
+            elif chosen[0] / 2 >= floor_gib:
+                notes.append(f"{folder}: stepped {chosen[0]:g} GiB down to {chosen[0] / 2:g} GiB")
+                chosen = [chosen[0] / 2]
+            else:
+                notes.append(f"{folder}: not even {chosen[0]:g} GiB fits")
+                chosen = []
+        if chosen:
+            data_dir = folder / "stload-gpu-check" if in_memory else folder
+            return {"requested_gib": sizes, "sizes_gib": chosen, "data_dir": str(data_dir), "on_tmpfs": in_memory,
+                    "tmpfs": str(tmpfs), "tmpfs_free_bytes": free_bytes(tmpfs),
+                    "mem_available_bytes": meminfo("MemAvailable"), "with_pt": with_pt, "notes": notes}
+    raise SystemExit(f"no room for any checkpoint: {notes}")
 
 
 def generate(size, tools, data_dir, with_pt):
@@ -373,7 +373,7 @@ def sanitizer_summary(raw):
 def compact(table):
     keys = ("n", "seconds", "seconds_min", "seconds_max", "gbps", "copy_gbps", "x_ceiling", "copy_x_ceiling",
             "x_torch_load", "peak_rss_anon_bytes", "load_rss_anon_bytes", "device_used_bytes", "errors",
-            "skipped")
+            "skipped", "resident_min", "resident_max")
     return {name: {k: v for k, v in s.items() if k in keys} for name, s in table.items()}
 
 
@@ -431,7 +431,7 @@ def summary(args):
     }
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     lines = [out["what"]]
-    lines += [f"step {s['step']}: {s['status']} (exit {s.get('rc')}, {s.get('seconds')} s)"
+    lines += [f"step {s['step']}: {s['status']} (exit {'-' if s.get('rc') is None else s['rc']}, {s.get('seconds')} s)"
               + (f": {s['why']}" if s.get("why") else "") for s in steps]
     tests = out["gpu_tests"]
     if "tests" in tests:
@@ -440,6 +440,8 @@ def summary(args):
     if out["doctor"]:
         lines.append(f"doctor: {out['doctor'].get('status')}: {out['doctor'].get('reason')}")
     for entry in out["sizes"]:
+        lines.append(f"{entry['size_gib']:g} GiB checkpoint: {entry.get('tensors')} tensors, {entry.get('data_bytes')} "
+                     f"bytes, written in {entry.get('generate_wall_seconds')} s")
         for cache in ("warm", "cold"):
             for name, s in entry.get(cache, {}).items():
                 if s.get("n"):
