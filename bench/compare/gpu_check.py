@@ -257,7 +257,7 @@ def measure(args):
     entries = {}
     seconds_per_gib = 6.0  # a guess until the first size is written (stload generate, .pt, check)
     for size in plan["sizes_gib"]:
-        expected = seconds_per_gib * size * 1.2 + 30  # and time for one load of it after
+        expected = seconds_per_gib * size * 1.2 + 10  # and a little for a first load of it
         if schedule.left() < expected:
             schedule.skipped.append({"size_gib": size, "why": f"time budget: {expected:.0f} s to write "
                                                               f"and load, {schedule.left():.0f} s left"})
