@@ -429,8 +429,14 @@ def summary(args):
                    **{c: compact(e[c]) for c in ("warm", "cold") if c in e}}
                   for e in measured.get("sizes", [])],
     }
+    tests = out["gpu_tests"]
+    if tests.get("failed"):
+        out["not_ok"].append(f"gpu tests: {len(tests['failed'])} failed")
+    if not args.rehearsal and tests.get("skipped"):
+        # On a GPU machine every gpu test should run: a skip there is a broken setup, not "no GPU".
+        out["not_ok"].append(f"gpu tests: {tests['skipped']} skipped on the GPU machine: {tests['skip_reasons']}")
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
-    lines = [out["what"]]
+    lines = [out["what"]] + [f"NOT OK: {line}" for line in out["not_ok"]]
     lines += [f"step {s['step']}: {s['status']} (exit {'-' if s.get('rc') is None else s['rc']}, {s.get('seconds')} s)"
               + (f": {s['why']}" if s.get("why") else "") for s in steps]
     tests = out["gpu_tests"]

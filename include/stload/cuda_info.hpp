@@ -78,6 +78,6 @@ enum class CudaDetail : std::uint8_t { Summary, Devices };
 /// @brief Queries the CUDA runtime (when compiled in). Never throws for a missing or broken
 /// driver: that is what the report is for. The caller's current device is left unchanged and no
 /// error of ours is left behind for the caller's next cudaGetLastError().
-[[nodiscard]] CudaReport cuda_report(CudaDetail detail = CudaDetail::Summary);
+[[nodiscard]] CudaReport cuda_report(CudaDetail level = CudaDetail::Summary);
 
 }  // namespace stload

@@ -100,7 +100,7 @@ std::string kernel_module_line() {
 
 }  // namespace
 
-CudaReport cuda_report(CudaDetail detail) {
+CudaReport cuda_report(CudaDetail level) {
   Calls calls;
   detail::CudaProbe probe;
   probe.compiled_in = true;
@@ -127,7 +127,7 @@ CudaReport cuda_report(CudaDetail detail) {
   report.visible_devices = probe.visible_devices;
   report.status = verdict.status;
   report.reason = verdict.reason;
-  if (detail != CudaDetail::Devices || probe.device_count <= 0) return report;
+  if (level != CudaDetail::Devices || probe.device_count <= 0) return report;
 
   int caller_device = 0;
   const bool have_caller = calls.ok(cudaGetDevice(&caller_device));

@@ -5,7 +5,7 @@
 
 namespace stload {
 
-CudaReport cuda_report(CudaDetail /*detail*/) {
+CudaReport cuda_report(CudaDetail /*level*/) {
   const detail::CudaVerdict verdict = detail::cuda_verdict(detail::CudaProbe{});
   CudaReport report;
   report.status = verdict.status;
