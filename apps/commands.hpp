@@ -31,7 +31,9 @@ inline constexpr int kExitUsage = 2;    ///< wrong arguments, or a path that doe
     kLoadOptionsHelp)                                                                           \
   X(generate, "--preset NAME --out PATH [--size-gib G] [--seed N] [--shards N]",                \
     "write a deterministic example checkpoint (tiny-llama, llama, many-small)", kGenerateHelp,  \
-    kNoDetails)
+    kNoDetails)                                                                                 \
+  X(doctor, "[--json]", "CUDA runtime, driver, devices, PCIe link; why CUDA is (not) usable",   \
+    kDoctorHelp, kNoDetails)
 
 #define STLOAD_CLI_DECLARE(name, usage, help, details, more) int cmd_##name(Args args);
 STLOAD_CLI_COMMANDS(STLOAD_CLI_DECLARE)

@@ -46,4 +46,15 @@ inline constexpr const char* kGenerateHelp =
     "  --shards N   write N shard files and a model.safetensors.index.json into the directory "
     "PATH\n";
 
+inline constexpr const char* kDoctorHelp =
+    "Prints the CUDA runtime this build links, the CUDA version the installed driver supports\n"
+    "(and the kernel module's release), CUDA_VISIBLE_DEVICES, each visible device (name, compute\n"
+    "capability, SMs, memory total and free, PCI bus id, PCIe link generation and width from\n"
+    "/sys/bus/pci/devices/BUS/current_link_{speed,width}; else see nvidia-smi -q), and one line:\n"
+    "whether the CUDA engine is usable, and if not why (not compiled in, no driver, driver too\n"
+    "old, no device, or the runtime's error). Reading free memory creates a CUDA context on each\n"
+    "device.\n"
+    "  --json                      one JSON object with the same facts instead\n"
+    "exit status of doctor: 0 the CUDA engine is usable, 1 it is not (the report still prints)\n";
+
 }  // namespace stload::cli

@@ -1,11 +1,8 @@
 #include "detail/check.hpp"
+#include "stload/cuda_info.hpp"
 #include "stload/engine.hpp"
 
 namespace stload {
-
-namespace detail {
-std::string cuda_unavailable_reason();  // defined by the CUDA engine (or its absent stand-in)
-}  // namespace detail
 
 std::shared_ptr<CopyEngine> make_engine(EngineKind kind, std::string* note) {
   switch (kind) {
@@ -18,7 +15,9 @@ std::shared_ptr<CopyEngine> make_engine(EngineKind kind, std::string* note) {
   }
   if (cuda_device_count() > 0) return make_cuda_engine();
   if (note != nullptr) {
-    *note = "stload: using the CPU engine: " + detail::cuda_unavailable_reason();
+    // The same verdict `stload doctor` prints: a missing driver, a too-old one and no device are
+    // told apart, so a fallback never hides a broken setup.
+    *note = "stload: using the CPU engine: " + cuda_report().reason;
   }
   return make_cpu_engine();
 }

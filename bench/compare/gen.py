@@ -32,8 +32,10 @@ def fsync_file(path):
 
 
 def paths_for(out_dir, size_gib):
+    # Not with_suffix(): for 0.5 GiB the stem "llama-0.5g" would lose ".5g" and collide with 0.25.
     stem = Path(out_dir) / f"llama-{size_gib:g}g"
-    return stem.with_suffix(".safetensors"), stem.with_suffix(".pt"), stem.with_suffix(".json")
+    return (stem.parent / (stem.name + ".safetensors"), stem.parent / (stem.name + ".pt"),
+            stem.parent / (stem.name + ".json"))
 
 
 def generate(size_gib, stload, out_dir, force=False):

@@ -196,6 +196,24 @@ def rss_anon(pid):
     return 0
 
 
+# Set by gpu_check.py (the one-shot GPU check): a folder that keeps every child's raw output,
+# one file per child, and a limit in seconds after which a child is killed, so that one hung
+# load cannot spend the whole time budget. None: neither (the compare runner's own runs).
+RAW_DIR = None
+CHILD_TIMEOUT_S = None
+CHILD_TAG = None  # names the next child's raw file (the method), when set
+_children = 0
+
+
+def keep_raw(argv, code, out, err, wall, peak):
+    global _children
+    _children += 1
+    name = f"child-{_children:03d}-{CHILD_TAG or Path(argv[0]).name}"
+    text = (f"argv: {shlex.join(str(a) for a in argv)}\nexit status: {code}\nwall seconds: {wall:.3f}\n"
+            f"peak RssAnon bytes: {peak}\n--- stdout\n{out}--- stderr\n{err}")
+    (Path(RAW_DIR) / (name.replace("/", "_") + ".txt")).write_text(text)
+
+
 def run_child(argv, env=None, interval=0.002):
     """Runs argv, sampling its RssAnon; returns (returncode, stdout, stderr, wall, peak)."""
     start = time.perf_counter()
@@ -211,10 +229,17 @@ def run_child(argv, env=None, interval=0.002):
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    out, err = child.communicate()
+    try:
+        out, err = child.communicate(timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+        err += f"\nkilled after {CHILD_TIMEOUT_S} s (the check's per-child limit)\n"
     wall = time.perf_counter() - start
     stop.set()
     sampler.join()
+    if RAW_DIR is not None:
+        keep_raw(argv, child.returncode, out, err, wall, peak)
     return child.returncode, out, err, wall, peak
 
 

@@ -3,6 +3,7 @@
 /// @brief Umbrella header: everything a program needs to load safetensors checkpoints.
 
 #include "stload/checkpoint.hpp"
+#include "stload/cuda_info.hpp"
 #include "stload/dtype.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"

@@ -10,6 +10,7 @@
 #include "conformance/conformance_support.hpp"
 #include "support/concurrent_loads.hpp"
 #include "support/counting_engine.hpp"
+#include "support/cuda_skip.hpp"
 
 namespace stload {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 using conformance::kKiB;
 
 TEST(CudaConcurrentLoads, eight_loads_sharing_one_engine_get_their_files_bytes) {
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device answers";
+  STLOAD_SKIP_UNLESS_CUDA_USABLE();
   stload::testing::TempDir dir;
   std::vector<Checkpoint> files;
   for (std::uint32_t f = 0; f < 4; ++f) {

@@ -2,6 +2,7 @@
 // second one of mixed maps. Without a device every test skips, saying why.
 
 #include "conformance/conformance_suite.hpp"
+#include "support/cuda_skip.hpp"
 
 #ifndef STLOAD_HAVE_CUDA
 #error "tests/cuda is built only with the CUDA engine (CMake passes STLOAD_HAVE_CUDA)"
@@ -16,12 +17,7 @@ struct CudaConfig {
   // cudaMalloc'd arenas have no capacity knob: tests that need a small device skip, and the
   // oversized-arena test uses a sparse file larger than the GPU's free memory instead.
   static constexpr bool kHasCapacity = false;
-  static std::string unavailable() {
-    if (cuda_device_count() == 0) {
-      return "no CUDA device answers (stload::cuda_device_count() == 0)";
-    }
-    return {};
-  }
+  static std::string unavailable() { return stload::testing::cuda_unusable_reason(); }
   static std::shared_ptr<CopyEngine> engine(const std::map<Device, std::uint64_t>& /*capacity*/) {
     return make_cuda_engine();
   }

@@ -5,8 +5,10 @@
 
 #include <string>
 
+#include "stload/cuda_info.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
+#include "support/cuda_skip.hpp"
 
 namespace stload {
 namespace {
@@ -24,6 +26,7 @@ TEST(CudaBuild, auto_picks_cuda_when_a_device_answers_else_cpu_with_a_reason) {
   } else {
     EXPECT_EQ(engine->name(), "cpu");
     EXPECT_NE(note.find("CPU engine"), std::string::npos) << note;
+    EXPECT_NE(note.find(cuda_report().reason), std::string::npos) << note;
   }
 }
 
@@ -38,13 +41,35 @@ TEST(CudaBuild, explicit_cuda_without_a_device_is_a_cuda_error) {
 }
 
 TEST(CudaBuild, cuda_engine_serves_its_devices_and_host_memory) {
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no CUDA device answers";
+  STLOAD_SKIP_UNLESS_CUDA_USABLE();
   const auto engine = make_cuda_engine();
   EXPECT_TRUE(engine->serves(Device{DeviceKind::Cuda, 0}));
   EXPECT_TRUE(engine->serves(Device{DeviceKind::Cpu, 0}));
   EXPECT_FALSE(engine->serves(Device{DeviceKind::Cuda, cuda_device_count()}));
   EXPECT_FALSE(engine->host_addressable(Device{DeviceKind::Cuda, 0}));
   EXPECT_GT(engine->free_memory(Device{DeviceKind::Cuda, 0}), 0U);
+}
+
+// The report and the engine agree: usable exactly when a device answers, and a report with
+// devices names each one without changing the caller's current device.
+TEST(CudaBuild, report_agrees_with_the_device_count) {
+  const CudaReport report = cuda_report(CudaDetail::Devices);
+  EXPECT_TRUE(report.compiled_in);
+  EXPECT_GT(report.runtime_version, 0);
+  EXPECT_FALSE(report.reason.empty());
+  EXPECT_EQ(report.usable(), cuda_device_count() > 0) << report.reason;
+  if (!report.usable()) {
+    EXPECT_TRUE(report.devices.empty());
+    GTEST_SKIP() << "CUDA " << to_string(report.status) << ": " << report.reason;
+  }
+  ASSERT_EQ(report.devices.size(), static_cast<std::size_t>(cuda_device_count()));
+  for (const CudaDeviceInfo& device : report.devices) {
+    EXPECT_TRUE(device.error.empty()) << device.error;
+    EXPECT_FALSE(device.name.empty());
+    EXPECT_GT(device.total_bytes, 0U);
+    EXPECT_GT(device.free_bytes, 0U) << device.memory_error;
+    EXPECT_EQ(device.pci_bus_id.size(), 12U) << device.pci_bus_id;
+  }
 }
 
 }  // namespace
