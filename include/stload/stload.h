@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stload/version.h" /* STLOAD_VERSION_MAJOR, ... (generated at build time) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -135,7 +137,10 @@ typedef struct stload_tensor {
   uint64_t bytes;          ///< size of the data
 } stload_tensor;
 
-/** @brief The library version, "major.minor.patch". */
+/**
+ * @brief The running library's version, "major.minor.patch": what ::STLOAD_VERSION_STRING was
+ * when it was built (a program may have been compiled against other headers).
+ */
 const char* stload_version(void);
 
 /**

@@ -65,6 +65,15 @@ static void write_bytes(const char* path, const char* bytes) {
   fclose(file);
 }
 
+/* The headers' version macros agree with each other and with the library this program runs on. */
+static void test_version(void) {
+  char expected[64];
+  snprintf(expected, sizeof expected, "%d.%d.%d", STLOAD_VERSION_MAJOR, STLOAD_VERSION_MINOR,
+           STLOAD_VERSION_PATCH);
+  CHECK(strcmp(STLOAD_VERSION_STRING, expected) == 0);
+  CHECK(strcmp(stload_version(), STLOAD_VERSION_STRING) == 0);
+}
+
 static void test_load_and_access(const char* path) {
   stload_checkpoint* checkpoint = NULL;
   CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
@@ -190,6 +199,7 @@ int main(int argc, char** argv) {
   snprintf(good, sizeof good, "%s/c_api.safetensors", argv[1]);
   write_checkpoint(good);
   printf("stload %s\n", stload_version());
+  test_version();
   test_load_and_access(good);
   test_only_filter(good);
   test_errors(argv[1], good);
