@@ -8,7 +8,7 @@ include(CMakePackageConfigHelpers)
 
 set(STLOAD_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/stload)
 
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/stload
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/stload ${STLOAD_GENERATED_INCLUDE_DIR}/stload
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT stload_development)
 install(TARGETS stload stload_shared EXPORT stloadTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT stload_development
@@ -23,9 +23,9 @@ install(EXPORT stloadTargets NAMESPACE stload:: DESTINATION ${STLOAD_CMAKE_DIR}
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/stloadConfig.cmake.in
                               ${PROJECT_BINARY_DIR}/stloadConfig.cmake
                               INSTALL_DESTINATION ${STLOAD_CMAKE_DIR})
-# 0.x: a minor version may break the API, so only the same minor version is compatible.
+# Which versions find_package(stload X.Y) accepts: the policy of cmake/version.cmake.
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/stloadConfigVersion.cmake
-                                 COMPATIBILITY SameMinorVersion)
+                                 COMPATIBILITY ${STLOAD_PACKAGE_COMPATIBILITY})
 install(FILES ${PROJECT_BINARY_DIR}/stloadConfig.cmake ${PROJECT_BINARY_DIR}/stloadConfigVersion.cmake
         DESTINATION ${STLOAD_CMAKE_DIR} COMPONENT stload_development)
 

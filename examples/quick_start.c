@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   options.device_map = argc == 3 ? argv[2] : NULL; /* e.g. {"model.layers.0": "cuda:0", "": 1} */
   stload_model* model = NULL;
   stload_load_stats stats;
+  stload_load_stats_init(&stats); /* every struct stload fills carries its size: init it */
   const stload_status status = stload_load(checkpoint, &options, &model, &stats);
   stload_checkpoint_free(checkpoint); /* the model does not need it */
   if (status != STLOAD_OK) {
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
 
   for (size_t i = 0; i < stload_model_tensor_count(model); ++i) {
     stload_tensor tensor;
+    stload_tensor_init(&tensor);
     stload_model_tensor(model, i, &tensor);
     printf("%s %s [", tensor.name, tensor.dtype_name);
     for (size_t d = 0; d < tensor.ndim; ++d) {

@@ -8,12 +8,25 @@
  * this boundary. Handles are opaque and released by their `*_free` function (NULL is accepted).
  * Strings and arrays returned by accessors live as long as the handle they came from.
  * Needs only the C standard library; link with `-lstload` (C++ runtime pulled in by the library).
+ *
+ * Versioned structs. Every struct passed to or filled by the library starts with `struct_size`,
+ * the struct's size as the caller compiled it; its `*_init()` function (inline, so the size is the
+ * caller's) zeroes it and sets that size. Zero means "default" in every field. Structs only grow
+ * at their end, so the library takes an older caller's smaller struct (the fields it lacks keep
+ * their defaults; for a struct the library fills, they are not written) and a newer caller's
+ * larger one when the bytes it does not know are zero (for a struct the library fills: it zeroes
+ * them); a non-zero unknown field, or a struct_size below sizeof(size_t), is
+ * ::STLOAD_ERROR_INVALID_ARGUMENT. Callers without inline functions (FFI) zero the struct and set
+ * struct_size themselves.
  */
 #ifndef STLOAD_STLOAD_H_
 #define STLOAD_STLOAD_H_
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "stload/version.h" /* STLOAD_VERSION_MAJOR, ... (generated at build time) */
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,7 +95,7 @@ typedef enum stload_engine {
   STLOAD_ENGINE_CUDA = 2,  ///< the CUDA engine; fails when unavailable
 } stload_engine;
 
-/** @brief A device such as `cuda:1`. */
+/** @brief A device such as `cuda:1`. A value inside stload_tensor: frozen, never grows. */
 typedef struct stload_device {
   stload_device_kind kind;  ///< host or GPU
   int32_t index;            ///< ordinal within the kind
@@ -97,8 +110,7 @@ struct DLManagedTensor;
 
 /** @brief Options of stload_load(). Initialize with stload_load_options_init(). */
 typedef struct stload_load_options {
-  /** @brief sizeof(stload_load_options) as the caller compiled it; set by the init function. */
-  size_t struct_size;
+  size_t struct_size;    ///< sizeof(stload_load_options) as the caller compiled it (init sets it)
   stload_engine engine;  ///< which engine; default ::STLOAD_ENGINE_AUTO
   /**
    * @brief Device map: NULL for the default (everything on cuda:0, or cpu:0 with the CPU
@@ -114,8 +126,9 @@ typedef struct stload_load_options {
   uint32_t streams;         ///< copy queues (CUDA streams); 0 keeps the library default
 } stload_load_options;
 
-/** @brief What a load did. */
+/** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */
 typedef struct stload_load_stats {
+  size_t struct_size;    ///< sizeof(stload_load_stats) as the caller compiled it (init sets it)
   uint64_t tensors;      ///< tensors loaded
   uint64_t bytes;        ///< tensor bytes loaded
   double total_seconds;  ///< the whole load, planning to last copy
@@ -123,8 +136,12 @@ typedef struct stload_load_stats {
   char engine[16];       ///< "cpu" or "cuda"
 } stload_load_stats;
 
-/** @brief One loaded tensor, as stload_model_tensor() describes it. */
+/**
+ * @brief One loaded tensor, as stload_model_tensor() describes it. Initialize with
+ * stload_tensor_init() before the call.
+ */
 typedef struct stload_tensor {
+  size_t struct_size;      ///< sizeof(stload_tensor) as the caller compiled it (init sets it)
   const char* name;        ///< NUL-terminated; lives as long as the model
   stload_dtype dtype;      ///< element type
   const char* dtype_name;  ///< "BF16", ...; static storage
@@ -135,7 +152,10 @@ typedef struct stload_tensor {
   uint64_t bytes;          ///< size of the data
 } stload_tensor;
 
-/** @brief The library version, "major.minor.patch". */
+/**
+ * @brief The running library's version, "major.minor.patch": what ::STLOAD_VERSION_STRING was
+ * when it was built (a program may have been compiled against other headers).
+ */
 const char* stload_version(void);
 
 /**
@@ -167,15 +187,31 @@ size_t stload_checkpoint_tensor_count(const stload_checkpoint* checkpoint);
 /** @brief Sum of all tensors' bytes (0 for NULL). */
 uint64_t stload_checkpoint_total_bytes(const stload_checkpoint* checkpoint);
 
-/** @brief Fills `options` with the defaults. */
-void stload_load_options_init(stload_load_options* options);
+/** @brief Fills `options` with the defaults (all zero) and sets its struct_size. */
+static inline void stload_load_options_init(stload_load_options* options) {
+  memset(options, 0, sizeof *options);
+  options->struct_size = sizeof *options;
+}
+
+/** @brief Readies `stats` for stload_load(): zeroes it and sets its struct_size. */
+static inline void stload_load_stats_init(stload_load_stats* stats) {
+  memset(stats, 0, sizeof *stats);
+  stats->struct_size = sizeof *stats;
+}
+
+/** @brief Readies `tensor` for stload_model_tensor(), stload_model_find(): zeroes it and sets its
+ * struct_size. */
+static inline void stload_tensor_init(stload_tensor* tensor) {
+  memset(tensor, 0, sizeof *tensor);
+  tensor->struct_size = sizeof *tensor;
+}
 
 /**
  * @brief Loads a checkpoint onto the devices the options name.
  * @param checkpoint an opened checkpoint
  * @param options NULL for the defaults
  * @param[out] out the loaded model; free with stload_model_free()
- * @param[out] stats NULL, or receives what the load did
+ * @param[out] stats NULL, or (initialized by stload_load_stats_init()) receives what the load did
  */
 stload_status stload_load(const stload_checkpoint* checkpoint, const stload_load_options* options,
                           stload_model** out, stload_load_stats* stats);
@@ -191,7 +227,8 @@ size_t stload_model_tensor_count(const stload_model* model);
  * @brief Describes tensor `index` (checkpoint order).
  * @param model a loaded model
  * @param index from 0 to stload_model_tensor_count() - 1
- * @param[out] out the description; its pointers live as long as the model
+ * @param[out] out the description (initialized by stload_tensor_init()); its pointers live as long
+ * as the model
  * @return ::STLOAD_ERROR_INVALID_ARGUMENT for an index out of range
  */
 stload_status stload_model_tensor(const stload_model* model, size_t index, stload_tensor* out);
@@ -200,7 +237,8 @@ stload_status stload_model_tensor(const stload_model* model, size_t index, stloa
  * @brief Describes the tensor called `name`.
  * @param model a loaded model
  * @param name the tensor's name
- * @param[out] out the description; its pointers live as long as the model
+ * @param[out] out the description (initialized by stload_tensor_init()); its pointers live as long
+ * as the model
  * @return ::STLOAD_ERROR_TENSOR_NOT_FOUND when no such tensor was loaded
  */
 stload_status stload_model_find(const stload_model* model, const char* name, stload_tensor* out);

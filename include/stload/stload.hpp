@@ -14,3 +14,4 @@
 #include "stload/plan.hpp"
 #include "stload/save.hpp"
 #include "stload/tensor_map.hpp"
+#include "stload/version.h"

@@ -1,5 +1,6 @@
 // C API: opening checkpoints and loading them.
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -7,6 +8,7 @@
 #include <unordered_set>
 
 #include "c_api/guard.hpp"
+#include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/checkpoint.hpp"
 #include "stload/loader.hpp"
@@ -18,11 +20,13 @@ struct stload_checkpoint {
 namespace stload::c_api {
 namespace {
 
-LoadOptions to_cpp(const stload_load_options& in) {
-  STLOAD_EXPECT(in.struct_size >= sizeof(stload_load_options), ErrorCode::InvalidArgument,
-                "stload_load_options.struct_size is " + std::to_string(in.struct_size) + ", not " +
-                    std::to_string(sizeof(stload_load_options)) +
-                    ": initialize options with stload_load_options_init()");
+// An older caller's struct ends at its last field, so a field appended later never lies in its
+// tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
+static_assert(sizeof(stload_load_options) ==
+              offsetof(stload_load_options, streams) + sizeof(stload_load_options::streams));
+
+LoadOptions to_cpp(const stload_load_options& caller) {
+  const stload_load_options in = from_caller(caller, "stload_load_options");
   STLOAD_EXPECT(in.engine >= STLOAD_ENGINE_AUTO && in.engine <= STLOAD_ENGINE_CUDA,
                 ErrorCode::InvalidArgument,
                 "unknown engine " + std::to_string(static_cast<int>(in.engine)));
@@ -51,14 +55,15 @@ LoadOptions to_cpp(const stload_load_options& in) {
   return out;
 }
 
-void copy_stats(const LoadStats& in, stload_load_stats& out) {
-  out = stload_load_stats{};
+stload_load_stats to_c(const LoadStats& in) {
+  stload_load_stats out{};
   out.tensors = in.tensors;
   out.bytes = in.bytes;
   out.total_seconds = in.total_seconds;
   out.copy_seconds = in.copy_seconds;
   const std::size_t n = std::min(in.engine.size(), sizeof(out.engine) - 1);
   std::memcpy(out.engine, in.engine.data(), n);
+  return out;
 }
 
 }  // namespace
@@ -87,13 +92,6 @@ uint64_t stload_checkpoint_total_bytes(const stload_checkpoint* checkpoint) {
   return checkpoint == nullptr ? 0 : checkpoint->checkpoint.total_bytes();
 }
 
-void stload_load_options_init(stload_load_options* options) {
-  if (options == nullptr) return;
-  *options = stload_load_options{};
-  options->struct_size = sizeof(stload_load_options);
-  options->engine = STLOAD_ENGINE_AUTO;
-}
-
 stload_status stload_load(const stload_checkpoint* checkpoint, const stload_load_options* options,
                           stload_model** out, stload_load_stats* stats) {
   using namespace stload;
@@ -103,10 +101,11 @@ stload_status stload_load(const stload_checkpoint* checkpoint, const stload_load
     stload_load_options defaults;
     stload_load_options_init(&defaults);
     const LoadOptions cpp_options = c_api::to_cpp(options != nullptr ? *options : defaults);
+    if (stats != nullptr) c_api::check_struct_size(stats->struct_size, "stload_load_stats");
     LoadStats cpp_stats;
     auto model = std::make_unique<stload_model>(
         stload_model{load(checkpoint->checkpoint, cpp_options, nullptr, &cpp_stats)});
-    if (stats != nullptr) c_api::copy_stats(cpp_stats, *stats);
+    if (stats != nullptr) c_api::to_caller(c_api::to_c(cpp_stats), *stats);
     *out = model.release();
   });
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "c_api/guard.hpp"
+#include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/dlpack.hpp"
 
@@ -24,8 +25,11 @@ const TensorView& find(const stload_model* model, const char* name, const char* 
   return checked_model.model.at(name);
 }
 
-void describe(const TensorView& view, stload_tensor& out) {
-  out = stload_tensor{};
+// Fills the caller's `out`, whose struct_size is checked first, as every fallible call leaves its
+// out parameters untouched when it fails.
+void describe(const TensorView& view, stload_tensor& caller) {
+  check_struct_size(caller.struct_size, "stload_tensor");
+  stload_tensor out{};
   out.name = view.name.c_str();
   out.dtype = static_cast<stload_dtype>(view.dtype);
   out.dtype_name = stload_dtype_name(out.dtype);
@@ -35,6 +39,7 @@ void describe(const TensorView& view, stload_tensor& out) {
                              static_cast<std::int32_t>(view.device.index)};
   out.data = view.data;
   out.bytes = view.bytes;
+  to_caller(out, caller);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "c_api/guard.hpp"
 #include "stload/dtype.hpp"
+#include "stload/version.h"
 
 namespace stload::c_api {
 namespace {
@@ -39,7 +40,7 @@ stload_status status_of(ErrorCode code) noexcept {
 extern "C" {
 
 const char* stload_version(void) {
-  return STLOAD_VERSION;
+  return STLOAD_VERSION_STRING;
 }
 
 const char* stload_last_error(void) {

@@ -2,6 +2,7 @@
  * messages, and a DLPack tensor outliving the model it came from. Exits non-zero on the first
  * failed check, printing it. */
 #include <dlpack/dlpack.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,15 @@ static void write_bytes(const char* path, const char* bytes) {
   fclose(file);
 }
 
+/* The headers' version macros agree with each other and with the library this program runs on. */
+static void test_version(void) {
+  char expected[64];
+  snprintf(expected, sizeof expected, "%d.%d.%d", STLOAD_VERSION_MAJOR, STLOAD_VERSION_MINOR,
+           STLOAD_VERSION_PATCH);
+  CHECK(strcmp(STLOAD_VERSION_STRING, expected) == 0);
+  CHECK(strcmp(stload_version(), STLOAD_VERSION_STRING) == 0);
+}
+
 static void test_load_and_access(const char* path) {
   stload_checkpoint* checkpoint = NULL;
   CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
@@ -78,6 +88,7 @@ static void test_load_and_access(const char* path) {
   options.device_map = "{\"a\": \"cpu:0\", \"\": \"cpu:1\"}";
   stload_model* model = NULL;
   stload_load_stats stats;
+  stload_load_stats_init(&stats);
   CHECK_STATUS(stload_load(checkpoint, &options, &model, &stats), STLOAD_OK);
   stload_checkpoint_free(checkpoint); /* the model does not need it */
   if (model == NULL) return;
@@ -87,6 +98,7 @@ static void test_load_and_access(const char* path) {
   CHECK(stload_model_tensor_count(model) == 2);
 
   stload_tensor tensor;
+  stload_tensor_init(&tensor);
   CHECK_STATUS(stload_model_tensor(model, 0, &tensor), STLOAD_OK);
   CHECK(strcmp(tensor.name, "a") == 0);
   CHECK(tensor.dtype == STLOAD_DTYPE_F32);
@@ -141,6 +153,117 @@ static void test_only_filter(const char* path) {
   stload_checkpoint_free(checkpoint);
 }
 
+/* What a caller compiled against an older stload.h passes: options that ended at device_map,
+ * stats that ended at bytes, tensors that ended at dtype. The memory after each is garbage (0xA5),
+ * as it would be in that caller; the library must neither read nor write it. */
+typedef struct older_load_options {
+  size_t struct_size;
+  stload_engine engine;
+  const char* device_map;
+} older_load_options;
+typedef struct older_load_stats {
+  size_t struct_size;
+  uint64_t tensors;
+  uint64_t bytes;
+} older_load_stats;
+typedef struct older_tensor {
+  size_t struct_size;
+  const char* name;
+  stload_dtype dtype;
+} older_tensor;
+
+static void test_older_structs(const char* path) {
+  stload_checkpoint* checkpoint = NULL;
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
+  if (checkpoint == NULL) return;
+
+  stload_load_options options;
+  memset(&options, 0xA5, sizeof options);
+  older_load_options older = {sizeof(older_load_options), STLOAD_ENGINE_CPU, "cpu:1"};
+  CHECK(sizeof older == offsetof(stload_load_options, only));
+  memcpy(&options, &older, sizeof older);
+  stload_load_stats stats;
+  memset(&stats, 0xA5, sizeof stats);
+  stats.struct_size = sizeof(older_load_stats);
+  CHECK(sizeof(older_load_stats) == offsetof(stload_load_stats, total_seconds));
+  stload_model* model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, &stats), STLOAD_OK);
+  stload_checkpoint_free(checkpoint);
+  if (model == NULL) return;
+  /* The fields it lacks took their defaults: every tensor (no `only`), default staging. */
+  CHECK(stload_model_tensor_count(model) == 2);
+  CHECK(stats.struct_size == sizeof(older_load_stats));
+  CHECK(stats.tensors == 2 && stats.bytes == 40);
+  CHECK(((const unsigned char*)&stats)[offsetof(stload_load_stats, total_seconds)] == 0xA5);
+  CHECK(((const unsigned char*)&stats)[sizeof stats - 1] == 0xA5);
+
+  stload_tensor tensor;
+  memset(&tensor, 0xA5, sizeof tensor);
+  tensor.struct_size = sizeof(older_tensor);
+  CHECK_STATUS(stload_model_find(model, "b", &tensor), STLOAD_OK);
+  CHECK(strcmp(tensor.name, "b") == 0 && tensor.dtype == STLOAD_DTYPE_I64);
+  CHECK(((const unsigned char*)&tensor)[sizeof(older_tensor)] == 0xA5);
+  CHECK(((const unsigned char*)&tensor)[sizeof tensor - 1] == 0xA5);
+  stload_tensor device_check;
+  stload_tensor_init(&device_check);
+  CHECK_STATUS(stload_model_find(model, "b", &device_check), STLOAD_OK);
+  CHECK(device_check.device.kind == STLOAD_DEVICE_CPU && device_check.device.index == 1);
+  stload_model_free(model);
+}
+
+/* What a caller compiled against a newer stload.h passes: larger structs. Unknown input bytes are
+ * accepted when zero (a new field left at its default) and refused otherwise; unknown output
+ * bytes are zeroed. A struct_size too small to be one is refused before anything is done. */
+typedef struct newer_load_options {
+  stload_load_options known;
+  uint64_t future_field;
+} newer_load_options;
+typedef struct newer_tensor {
+  stload_tensor known;
+  uint64_t future_field;
+} newer_tensor;
+
+static void test_newer_structs(const char* path) {
+  stload_checkpoint* checkpoint = NULL;
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
+  if (checkpoint == NULL) return;
+  newer_load_options options;
+  memset(&options, 0, sizeof options);
+  options.known.struct_size = sizeof options;
+  options.known.engine = STLOAD_ENGINE_CPU;
+  stload_model* model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options.known, &model, NULL), STLOAD_OK);
+  options.future_field = 1;
+  stload_model* refused = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options.known, &refused, NULL),
+               STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(refused == NULL);
+  CHECK(strstr(stload_last_error(), "non-zero byte") != NULL);
+  options.future_field = 0;
+
+  stload_load_stats stats;
+  stload_load_stats_init(&stats);
+  stats.struct_size = 4; /* smaller than struct_size itself */
+  CHECK_STATUS(stload_load(checkpoint, &options.known, &refused, &stats),
+               STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(refused == NULL);
+  CHECK(strstr(stload_last_error(), "stload_load_stats.struct_size") != NULL);
+  stload_checkpoint_free(checkpoint);
+  if (model == NULL) return;
+
+  newer_tensor tensor;
+  memset(&tensor, 0xA5, sizeof tensor);
+  tensor.known.struct_size = sizeof tensor;
+  CHECK_STATUS(stload_model_find(model, "a", &tensor.known), STLOAD_OK);
+  CHECK(tensor.known.struct_size == sizeof tensor);
+  CHECK(tensor.known.bytes == 16 && tensor.future_field == 0);
+  stload_tensor uninitialized;
+  memset(&uninitialized, 0, sizeof uninitialized);
+  CHECK_STATUS(stload_model_find(model, "a", &uninitialized), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(uninitialized.name == NULL);
+  stload_model_free(model);
+}
+
 static void test_errors(const char* dir, const char* good) {
   stload_checkpoint* checkpoint = NULL;
   char path[4096];
@@ -190,8 +313,11 @@ int main(int argc, char** argv) {
   snprintf(good, sizeof good, "%s/c_api.safetensors", argv[1]);
   write_checkpoint(good);
   printf("stload %s\n", stload_version());
+  test_version();
   test_load_and_access(good);
   test_only_filter(good);
+  test_older_structs(good);
+  test_newer_structs(good);
   test_errors(argv[1], good);
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed\n", failures);

@@ -38,6 +38,17 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    // Thrown inside the library, caught here by its type: the shared library exports its typeinfo.
+    try {
+      (void)stload::Checkpoint::open(std::filesystem::path(argv[1]) / "missing.safetensors");
+      std::fprintf(stderr, "opening a missing file did not throw\n");
+      return 1;
+    } catch (const stload::Error& error) {
+      if (error.code() != stload::ErrorCode::NotFound) {
+        std::fprintf(stderr, "missing file: %s\n", error.what());
+        return 1;
+      }
+    }
     std::printf("consumer: %zu tensors, %llu bytes loaded and verified\n", model.size(),
                 static_cast<unsigned long long>(generated.bytes));
     return 0;
