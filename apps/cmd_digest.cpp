@@ -57,6 +57,8 @@ int cmd_digest(Args args) {
       std::cout << sha256_hex(host) << "  " << printable(tensor.name) << '\n';
     }
     return kExitOk;
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

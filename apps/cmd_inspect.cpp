@@ -186,6 +186,8 @@ int cmd_inspect(Args args) {
       print_human(std::cout, checkpoint);
     }
     std::cout.flush();
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

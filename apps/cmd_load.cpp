@@ -130,6 +130,8 @@ int cmd_load(Args args) {
                 << format_bytes(bytes) << " arena\n";
     }
     return kExitOk;
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

@@ -23,6 +23,8 @@ int cmd_validate(Args args) {
       const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
       std::cout << printable(path) << ": OK (" << checkpoint.tensors().size() << " tensors, "
                 << checkpoint.total_bytes() << " bytes)" << std::endl;
+    } catch (const UsageError&) {
+      throw;  // --revision with a path: main prints the usage
     } catch (...) {
       // A missing path (2) outranks an invalid one (1): the run was asked about something absent.
       status = std::max(status, report_current_exception(path));

@@ -93,7 +93,7 @@ TEST_F(CliHub, every_command_takes_a_repo_id_from_the_cache) {
 }
 
 TEST_F(CliHub, revision_by_ref_name_and_by_commit_hash) {
-  for (const std::string revision : {std::string("v2"), std::string(kCommitB)}) {
+  for (const std::string& revision : {std::string("v2"), std::string(kCommitB)}) {
     const auto r = run_cli({"inspect", "--json", "acme/single", "--revision", revision});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto doc = strict_json(r.out);
