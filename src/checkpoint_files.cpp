@@ -78,7 +78,12 @@ std::optional<ShardName> parse_shard_name(const fs::path& file) {
   if (dash == std::string::npos || dash == 0 || dash >= of) return std::nullopt;
   const auto number = digits(std::string_view(stem).substr(dash + 1, of - dash - 1));
   const auto total = digits(std::string_view(stem).substr(of + 4));
-  if (!number || !total || *number == 0 || *number > *total) return std::nullopt;
+  // A bound on the total keeps a hostile name ("-of-999999999") from sizing the missing-shard
+  // table; real sets have at most thousands of shards.
+  constexpr std::uint64_t kMaxShards = 100'000;
+  if (!number || !total || *number == 0 || *number > *total || *total > kMaxShards) {
+    return std::nullopt;
+  }
   return ShardName{stem.substr(0, dash), stem.substr(of + 4), *number, *total};
 }
 

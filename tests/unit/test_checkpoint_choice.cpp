@@ -142,6 +142,14 @@ TEST_F(CheckpointChoice, shard_names_with_different_totals_are_not_one_set) {
                            {"not one shard set"}));
 }
 
+TEST_F(CheckpointChoice, hostile_shard_total_is_not_a_shard_set) {
+  // "-of-999999999" must not size a table of missing shards: such names are no shard set.
+  dir_.write("model-00001-of-999999999.safetensors", one_tensor("a", 1));
+  dir_.write("model-00002-of-999999999.safetensors", one_tensor("b", 2));
+  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(dir_.path()); }, ErrorCode::InvalidArgument,
+                           {"not one shard set"}));
+}
+
 TEST_F(CheckpointChoice, dangling_symlink_in_a_directory_names_link_and_target) {
   dir_.write("model-00001-of-00002.safetensors", one_tensor("a", 1));
   const fs::path link = dir_.path() / "model-00002-of-00002.safetensors";
