@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "checkpoint_arg.hpp"
 #include "commands.hpp"
 #include "load_args.hpp"
 #include "report.hpp"
@@ -37,7 +38,9 @@ std::string sha256_hex(std::span<const std::byte> bytes) {
 }  // namespace
 
 int cmd_digest(Args args) {
-  const ParsedArgs parsed(args, std::span<const OptionSpec>(kLoadOptionSpecs));
+  std::vector<OptionSpec> specs(std::begin(kLoadOptionSpecs), std::end(kLoadOptionSpecs));
+  specs.insert(specs.end(), std::begin(kCheckpointOptionSpecs), std::end(kCheckpointOptionSpecs));
+  const ParsedArgs parsed(args, std::span<const OptionSpec>(specs));
   if (parsed.positional().size() != 1) throw UsageError("digest takes exactly one PATH");
   const std::string& path = parsed.positional().front();
   try {
@@ -45,7 +48,7 @@ int cmd_digest(Args args) {
     std::string note;
     auto engine = make_engine(options.engine, &note);
     if (!note.empty()) std::cerr << note << '\n';
-    const Checkpoint checkpoint = Checkpoint::open(path);
+    const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     const LoadedModel model = load(checkpoint, options, engine);
     std::vector<std::byte> host;
     for (const TensorView& tensor : model.tensors()) {
@@ -54,6 +57,8 @@ int cmd_digest(Args args) {
       std::cout << sha256_hex(host) << "  " << printable(tensor.name) << '\n';
     }
     return kExitOk;
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "args.hpp"
+#include "checkpoint_arg.hpp"
 #include "commands.hpp"
 #include "detail/rapidjson.hpp"  // first: RapidJSON's asserts throw instead of aborting
+#include "json_string.hpp"
 #include "report.hpp"
 #include "stload/checkpoint.hpp"
 #include "text.hpp"
@@ -81,7 +83,7 @@ void print_human(std::ostream& out, const Checkpoint& checkpoint) {
 using JsonWriter = rapidjson::Writer<rapidjson::OStreamWrapper>;
 
 void write_string(JsonWriter& json, std::string_view text) {
-  json.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  write_json_string(json, text);
 }
 
 void write_json(std::ostream& out, const Checkpoint& checkpoint) {
@@ -95,6 +97,10 @@ void write_json(std::ostream& out, const Checkpoint& checkpoint) {
     json.StartObject();
     json.Key("path");
     write_string(json, file.path.string());
+    if (!file.target.empty()) {
+      json.Key("target");
+      write_string(json, file.target.string());
+    }
     json.Key("size");
     json.Uint64(file.size);
     json.Key("data_offset");
@@ -157,6 +163,11 @@ void write_json(std::ostream& out, const Checkpoint& checkpoint) {
   json.EndObject();
   json.EndObject();
 
+  json.Key("notes");
+  json.StartArray();
+  for (const std::string& note : checkpoint.notes()) write_string(json, note);
+  json.EndArray();
+
   json.EndObject();
   out << '\n';
 }
@@ -164,17 +175,19 @@ void write_json(std::ostream& out, const Checkpoint& checkpoint) {
 }  // namespace
 
 int cmd_inspect(Args args) {
-  const ParsedArgs parsed(args, {{"--json"}});
+  const ParsedArgs parsed(args, {{"--json"}, kCheckpointOptionSpecs[0], kCheckpointOptionSpecs[1]});
   if (parsed.positional().size() != 1) throw UsageError("expected exactly one PATH");
   const std::string& path = parsed.positional().front();
   try {
-    const Checkpoint checkpoint = Checkpoint::open(path);
+    const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     if (parsed.has("--json")) {
       write_json(std::cout, checkpoint);
     } else {
       print_human(std::cout, checkpoint);
     }
     std::cout.flush();
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

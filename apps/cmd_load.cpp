@@ -8,8 +8,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include "args.hpp"
+#include "checkpoint_arg.hpp"
 #include "commands.hpp"
 #include "detail/rapidjson.hpp"
+#include "json_string.hpp"
 #include "load_args.hpp"
 #include "progress_bar.hpp"
 #include "report.hpp"
@@ -26,7 +28,7 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
   rapidjson::Writer<rapidjson::StringBuffer> json(buffer);
   json.StartObject();
   json.Key("path");
-  json.String(path.c_str(), static_cast<rapidjson::SizeType>(path.size()));
+  write_json_string(json, path);
   json.Key("files");
   json.Uint64(checkpoint.files().size());
   json.Key("engine");
@@ -65,6 +67,10 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
     json.Uint64(bytes);
   }
   json.EndObject();
+  json.Key("notes");
+  json.StartArray();
+  for (const std::string& note : checkpoint.notes()) write_json_string(json, note);
+  json.EndArray();
   json.EndObject();
   std::cout << buffer.GetString() << '\n';
 }
@@ -73,6 +79,7 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
 
 int cmd_load(Args args) {
   std::vector<OptionSpec> specs(std::begin(kLoadOptionSpecs), std::end(kLoadOptionSpecs));
+  specs.insert(specs.end(), std::begin(kCheckpointOptionSpecs), std::end(kCheckpointOptionSpecs));
   specs.push_back({"--json", false});
   const ParsedArgs parsed(args, std::span<const OptionSpec>(specs));
   if (parsed.positional().size() != 1) throw UsageError("load takes exactly one PATH");
@@ -82,7 +89,7 @@ int cmd_load(Args args) {
     std::string note;
     auto engine = make_engine(options.engine, &note);
     if (!note.empty()) std::cerr << note << '\n';
-    const Checkpoint checkpoint = Checkpoint::open(path);
+    const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     ProgressBar bar;
     options.progress = bar.callback();
     LoadStats stats;
@@ -123,6 +130,8 @@ int cmd_load(Args args) {
                 << format_bytes(bytes) << " arena\n";
     }
     return kExitOk;
+  } catch (const UsageError&) {
+    throw;  // --revision with a path: main prints the usage
   } catch (...) {
     return report_current_exception(path);
   }

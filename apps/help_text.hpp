@@ -6,6 +6,26 @@ namespace stload::cli {
 
 inline constexpr const char* kNoDetails = "";
 
+// What PATH may be, for every command that reads a checkpoint (a macro so that string literals
+// can be joined with it at compile time).
+#define STLOAD_CLI_CHECKPOINT_HELP                                                               \
+  "PATH is a .safetensors file, a *.index.json, or a directory (X.safetensors beside its\n"      \
+  "index wins, as in transformers; several files without an index load only when they are\n"     \
+  "one shard set P-00001-of-0000N.safetensors). A PATH that does not exist and reads ORG/NAME\n" \
+  "is a repo id: its snapshot in the local Hugging Face hub cache (HF_HUB_CACHE, else\n"         \
+  "$HF_HOME/hub, else ~/.cache/huggingface/hub), never downloaded. Notes on what was chosen\n"   \
+  "go to stderr.\n"                                                                              \
+  "  --revision REV              with a repo id: a ref (branch, tag) or a commit hash\n"         \
+  "                              (default main)\n"                                               \
+  "  --merge                     load every *.safetensors of a directory without an index as\n"  \
+  "                              one checkpoint, even when they are not one shard set\n"
+
+inline constexpr const char* kCheckpointHelp = STLOAD_CLI_CHECKPOINT_HELP;
+
+inline constexpr const char* kInspectHelp =
+    "  --json                      one JSON object (files, tensors, totals, notes) instead\n"
+    "\n" STLOAD_CLI_CHECKPOINT_HELP;
+
 inline constexpr const char* kLoadOptionsHelp =
     "load options:\n"
     "  --engine auto|cpu|cuda      copy engine (default auto: CUDA when a device is usable,\n"
@@ -30,12 +50,14 @@ inline constexpr const char* kLoadOptionsHelp =
 inline constexpr const char* kLoadHelp =
     "Loads every tensor (or those --only selects) and prints tensors, bytes, seconds, GB/s and\n"
     "host memory, per device. A progress bar is drawn on stderr when it is a terminal.\n"
-    "  --json                      one JSON object with the same figures instead\n";
+    "  --json                      one JSON object with the same figures instead\n"
+    "\n" STLOAD_CLI_CHECKPOINT_HELP;
 
 inline constexpr const char* kDigestHelp =
     "Loads, copies every tensor back from where it landed and prints '<sha256>  <name>' per\n"
     "tensor in file order (the sha256sum format), so the output of two engines or two devices\n"
-    "can be compared with diff.\n";
+    "can be compared with diff.\n"
+    "\n" STLOAD_CLI_CHECKPOINT_HELP;
 
 inline constexpr const char* kGenerateHelp =
     "presets:\n"

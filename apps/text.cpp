@@ -22,6 +22,60 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+namespace {
+
+// How many bytes of a well-formed sequence start at text[i]: 0 when none does; `valid` counts
+// the bytes that were acceptable before the fault (the maximal subpart replaced as one).
+std::size_t sequence_length(std::string_view text, std::size_t i, std::size_t& valid) {
+  const auto at = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  const unsigned char lead = at(0);
+  valid = 0;
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;
+  unsigned char high = 0xBF;  // the range of the second byte, which rules out overlongs
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;  // U+D800..U+DFFF are surrogates, not characters
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  valid = 1;
+  for (std::size_t k = 1; k < length; ++k) {
+    if (i + k >= text.size()) return 0;
+    const unsigned char byte = at(k);
+    if (byte < (k == 1 ? low : 0x80) || byte > (k == 1 ? high : 0xBF)) return 0;
+    ++valid;
+  }
+  return length;
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t valid = 0;
+    const std::size_t length = sequence_length(text, i, valid);
+    if (length == 0) {
+      out += "\xEF\xBF\xBD";  // U+FFFD REPLACEMENT CHARACTER
+      i += valid == 0 ? 1 : valid;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 std::size_t display_width(std::string_view text) noexcept {
   std::size_t width = 0;
   for (const char c : text) {

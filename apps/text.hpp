@@ -14,6 +14,10 @@ namespace stload::cli {
 /// The text with control characters (including ESC, so no terminal escape sequences) shown as \xNN.
 [[nodiscard]] std::string printable(std::string_view text);
 
+/// The text with each invalid UTF-8 sequence (a stray byte, an overlong form, a surrogate, a cut
+/// sequence) replaced by U+FFFD, maximal subparts as WHATWG's decoder does; valid text unchanged.
+[[nodiscard]] std::string valid_utf8(std::string_view text);
+
 /// Columns the UTF-8 text takes on a terminal, counted as code points (close enough for a table).
 [[nodiscard]] std::size_t display_width(std::string_view text) noexcept;
 

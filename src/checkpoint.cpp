@@ -4,18 +4,15 @@
 #include <array>
 #include <vector>
 
+#include "checkpoint_files.hpp"
 #include "checkpoint_impl.hpp"
 #include "detail/check.hpp"
+#include "detail/links.hpp"
 
 namespace stload {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool ends_with(const std::string& text, std::string_view suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // Reads just the header with pread, readahead off, so opening never pulls data pages into memory.
 Header read_header(const detail::MappedFile& file) {
@@ -35,11 +32,20 @@ Header read_header(const detail::MappedFile& file) {
   }
 }
 
+// A file's failure names the path as the user sees it (a snapshot's model.safetensors) and, for a
+// link, the blob it leads to: the name says which file, the target where its bytes really are.
 void add_file(Checkpoint::Impl& impl, const fs::path& path) {
-  detail::MappedFile file = detail::MappedFile::open(path);
-  Header header = read_header(file);
+  detail::MappedFile file;
+  Header header;
+  try {
+    file = detail::MappedFile::open(path);
+    header = read_header(file);
+  } catch (const Error& e) {
+    throw Error(e.code(), e.what() + detail::link_suffix(path));
+  }
   const std::size_t index = impl.files.size();
-  impl.files.push_back(FileInfo{path, file.size(), header.data_offset, std::move(header.metadata)});
+  impl.files.push_back(FileInfo{path, file.size(), header.data_offset, std::move(header.metadata),
+                                detail::link_target(path)});
   impl.mappings.push_back(std::move(file));
   for (TensorInfo& info : header.tensors) {
     const std::uint64_t offset = header.data_offset + info.begin;
@@ -73,62 +79,44 @@ void check_index_entries(const Checkpoint::Impl& impl, const fs::path& index_pat
   }
 }
 
-// Regular files (or links to them) directly in `directory` whose names end in `suffix`, by name.
-std::vector<fs::path> directory_entries(const fs::path& directory, std::string_view suffix) {
-  std::vector<fs::path> found;
-  std::error_code ec;
-  fs::directory_iterator it(directory, ec);
-  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    std::error_code type_ec;
-    if (ends_with(it->path().filename().string(), suffix) && it->is_regular_file(type_ec)) {
-      found.push_back(it->path());
-    }
+// Notes the directory's *.safetensors that its index does not name: they are not loaded.
+void note_left_out(Checkpoint::Impl& impl, const fs::path& directory,
+                   const std::vector<fs::path>& listed, const detail::ShardIndex& index) {
+  std::string left_out;
+  std::size_t count = 0;
+  for (const fs::path& file : listed) {
+    const bool named =
+        std::any_of(index.shards.begin(), index.shards.end(),
+                    [&](const fs::path& s) { return s.filename() == file.filename(); });
+    if (!named) left_out += (count++ == 0 ? "" : ", ") + file.filename().string();
   }
-  STLOAD_EXPECT(!ec, ErrorCode::Io, directory.string() + ": cannot list: " + ec.message());
-  std::sort(found.begin(), found.end());
-  return found;
+  if (count != 0) {
+    impl.notes.push_back(directory.string() + ": not loading " + left_out +
+                         ", which the index does not name");
+  }
 }
 
 }  // namespace
 
 Checkpoint Checkpoint::open(const fs::path& path) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  const bool missing =
-      ec ? (ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory)
-         : !fs::exists(status);
-  STLOAD_EXPECT(!missing, ErrorCode::NotFound, path.string() + ": no such file or directory");
-  STLOAD_EXPECT(!ec, ErrorCode::Io, path.string() + ": " + ec.message());
+  return open(path, OpenOptions{});
+}
 
+Checkpoint Checkpoint::open(const fs::path& path, const OpenOptions& options) {
+  detail::FileChoice choice = detail::choose_files(path, options);
   auto impl = std::make_unique<Impl>();
   impl->source = path;
-  fs::path index_path;
-  std::vector<fs::path> files;
-  if (fs::is_directory(status)) {
-    const auto indexes = directory_entries(path, ".safetensors.index.json");
-    STLOAD_EXPECT(indexes.size() <= 1, ErrorCode::InvalidArgument,
-                  path.string() + ": holds several *.safetensors.index.json; open one of them");
-    if (indexes.empty()) {
-      files = directory_entries(path, ".safetensors");
-      STLOAD_EXPECT(!files.empty(), ErrorCode::NotFound,
-                    path.string() + ": no *.safetensors files");
-    } else {
-      index_path = indexes.front();
-    }
-  } else if (ends_with(path.filename().string(), ".index.json")) {
-    index_path = path;
-  } else {
-    files.push_back(path);
-  }
+  impl->notes = std::move(choice.notes);
 
   detail::ShardIndex index;
-  if (!index_path.empty()) {
-    index = detail::read_shard_index(index_path);
-    files = index.shards;
+  if (!choice.index.empty()) {
+    index = detail::read_shard_index(choice.index);
+    choice.files = index.shards;
+    note_left_out(*impl, path, choice.beside_index, index);
   }
-  for (const fs::path& file : files) add_file(*impl, file);
+  for (const fs::path& file : choice.files) add_file(*impl, file);
   index_names(*impl);
-  if (!index_path.empty()) check_index_entries(*impl, index_path, index);
+  if (!choice.index.empty()) check_index_entries(*impl, choice.index, index);
   return Checkpoint(std::move(impl));
 }
 
@@ -161,6 +149,10 @@ const TensorRecord& Checkpoint::at(std::string_view name) const {
 
 const std::map<std::string, std::string>& Checkpoint::metadata() const noexcept {
   return impl_->files.front().metadata;
+}
+
+std::span<const std::string> Checkpoint::notes() const noexcept {
+  return impl_->notes;
 }
 
 std::span<const std::byte> Checkpoint::file_bytes(std::size_t file) const {

@@ -17,14 +17,16 @@ struct Checkpoint::Impl {
   std::vector<TensorRecord> tensors;         // never resized after open: `by_name` points into it
   std::unordered_map<std::string_view, std::size_t> by_name;
   std::uint64_t total_bytes = 0;
+  std::vector<std::string> notes;  // what open() chose, for the caller to hear
 };
 
 namespace detail {
 
-/// The shard file names of a `*.index.json` weight_map, each checked to stay inside `directory`
-/// (no absolute paths, no `..`, no symlink leading out), with the tensors mapped to each.
+/// The shards of a `*.index.json` weight_map, with the tensors mapped to each. Each name is a plain
+/// file name (no `/`, `\\`, `..`, NUL, not absolute) beside the index; what it is on disk (a
+/// symlink to a hub cache blob, anywhere) is followed. Two names for one file are refused.
 struct ShardIndex {
-  std::vector<std::filesystem::path> shards;      // canonical paths, sorted
+  std::vector<std::filesystem::path> shards;      // the index's directory / name, sorted
   std::vector<std::vector<std::string>> tensors;  // per shard, the names the index maps to it
 };
 

@@ -5,6 +5,7 @@
 
 #include "checkpoint_impl.hpp"
 #include "detail/check.hpp"
+#include "detail/links.hpp"
 #include "detail/rapidjson.hpp"
 
 #include <rapidjson/reader.h>
@@ -20,33 +21,66 @@ bool is_missing(const std::error_code& ec) {
   return ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory;
 }
 
-std::filesystem::path checked_shard_path(const std::filesystem::path& index,
-                                         const std::filesystem::path& directory,
-                                         std::string_view name) {
+// The security boundary is the name: an index may only pick files beside itself, by plain file
+// name. What such a name is on disk is the directory owner's choice and is followed wherever it
+// leads, as in directory mode: a Hugging Face snapshot links every file to ../../blobs/<sha256>.
+struct Shard {
+  std::filesystem::path path;       // directory / name, as the user sees it
+  std::filesystem::path canonical;  // what it resolves to, to find two names for one file
+};
+
+Shard checked_shard(const std::filesystem::path& index, const std::filesystem::path& directory,
+                    std::string_view name) {
   const std::string where = index.string() + ": shard '" + std::string(name) + "'";
   // A NUL would cut the name short at the system call, so the file opened would not be the one
   // named.
   STLOAD_EXPECT(name.find('\0') == std::string_view::npos, ErrorCode::InvalidIndex,
                 where + " contains a NUL character");
-  const std::filesystem::path relative(name);
-  STLOAD_EXPECT(!name.empty() && relative.is_relative() && !relative.has_root_name(),
-                ErrorCode::InvalidIndex, where + " must be a relative file name");
-  for (const auto& part : relative) {
-    STLOAD_EXPECT(part != "..", ErrorCode::InvalidIndex, where + " must not contain '..'");
+  STLOAD_EXPECT(!name.empty(), ErrorCode::InvalidIndex, where + " is an empty name");
+  STLOAD_EXPECT(
+      name.front() != '/' && name.front() != '\\' && !std::filesystem::path(name).has_root_name(),
+      ErrorCode::InvalidIndex, where + " must be a relative file name, not a path");
+  for (std::size_t start = 0; start <= name.size();) {
+    const std::size_t end = std::min(name.find_first_of("/\\", start), name.size());
+    STLOAD_EXPECT(name.substr(start, end - start) != "..", ErrorCode::InvalidIndex,
+                  where + " must not contain '..'");
+    start = end + 1;
   }
+  STLOAD_EXPECT(name.find_first_of("/\\") == std::string_view::npos, ErrorCode::InvalidIndex,
+                where + " must be a plain file name beside the index (no '/' or '\\')");
+  STLOAD_EXPECT(name != ".", ErrorCode::InvalidIndex, where + " names the directory, not a file");
+
+  Shard shard{directory / std::string(name), {}};
   std::error_code ec;
-  const std::filesystem::path resolved = std::filesystem::canonical(directory / relative, ec);
+  shard.canonical = std::filesystem::canonical(shard.path, ec);
+  if (ec && is_missing(ec) && is_dangling_link(shard.path)) {
+    STLOAD_FAIL(ErrorCode::NotFound, where + ": " + dangling_link_message(shard.path));
+  }
   STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
-                where + " does not exist (" + ec.message() + ")");
+                where + " does not exist (" + shard.path.string() + ")");
   STLOAD_EXPECT(!ec, ErrorCode::Io, where + ": " + ec.message());
-  const std::filesystem::path inside = resolved.lexically_relative(directory);
-  STLOAD_EXPECT(!inside.empty() && inside != "." && *inside.begin() != "..",
-                ErrorCode::InvalidIndex,
-                where + " resolves to " + resolved.string() + ", outside the checkpoint directory");
   // As for a single file: a directory, FIFO or device where a file belongs is an I/O error.
-  STLOAD_EXPECT(std::filesystem::is_regular_file(std::filesystem::status(resolved, ec)) && !ec,
-                ErrorCode::Io, where + " (" + resolved.string() + ") is not a regular file");
-  return resolved;
+  STLOAD_EXPECT(
+      std::filesystem::is_regular_file(std::filesystem::status(shard.canonical, ec)) && !ec,
+      ErrorCode::Io,
+      where + " (" + shard.path.string() + link_suffix(shard.path) + ") is not a regular file");
+  return shard;
+}
+
+// The index's directory as named, so shard paths read as the user sees them: an index that is
+// a symlink (as in a hub cache snapshot) describes the shards beside the link, not beside its
+// target. Only a path climbing with ".." is resolved, since "x/link/.." is not "x" to the kernel.
+std::filesystem::path index_directory(const std::filesystem::path& index_path) {
+  std::error_code ec;
+  const std::filesystem::path absolute = std::filesystem::absolute(index_path, ec);
+  std::filesystem::path directory = absolute.parent_path();
+  const bool climbs =
+      std::any_of(directory.begin(), directory.end(), [](const auto& p) { return p == ".."; });
+  if (!ec && climbs) directory = std::filesystem::canonical(directory, ec);
+  STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
+                index_path.string() + ": " + ec.message());
+  STLOAD_EXPECT(!ec, ErrorCode::Io, index_path.string() + ": " + ec.message());
+  return climbs ? directory : directory.lexically_normal();
 }
 
 // Streams the index through RapidJSON's SAX reader: only the weight_map's pairs are kept, so a
@@ -206,34 +240,36 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
         index_path.string() + ": tensor '" + std::string(*dup) + "' appears twice in weight_map");
   }
 
-  std::error_code ec;
-  // The directory the index is in, as named: an index that is a symlink (as in a Hugging Face
-  // cache snapshot) still describes the shards beside the link, not beside its target.
-  const std::filesystem::path absolute_index = std::filesystem::absolute(index_path, ec);
-  std::filesystem::path directory;
-  if (!ec) directory = std::filesystem::canonical(absolute_index.parent_path(), ec);
-  STLOAD_EXPECT(!ec || !is_missing(ec), ErrorCode::NotFound,
-                index_path.string() + ": " + ec.message());
-  STLOAD_EXPECT(!ec, ErrorCode::Io, index_path.string() + ": " + ec.message());
-  ShardIndex index;
+  const std::filesystem::path directory = index_directory(index_path);
+  std::vector<Shard> shards;
   for (const std::string& name : handler.shard_names()) {
-    index.shards.push_back(checked_shard_path(index_path, directory, name));
+    shards.push_back(checked_shard(index_path, directory, name));
   }
-  index.tensors = std::move(handler.tensors());
-  // Shards in file-name order, as a directory without an index would list them; sorted, two names
-  // for one file (e.g. "a.safetensors" and "./a.safetensors", which would load it twice) are
-  // adjacent.
-  std::vector<std::size_t> order(index.shards.size());
+  {
+    // Two names for one file (a symlink alias, a hard link is not caught) would load it twice.
+    std::vector<std::size_t> by_target(shards.size());
+    for (std::size_t i = 0; i < by_target.size(); ++i) by_target[i] = i;
+    std::sort(by_target.begin(), by_target.end(), [&](std::size_t a, std::size_t b) {
+      return shards[a].canonical < shards[b].canonical;
+    });
+    for (std::size_t i = 1; i < by_target.size(); ++i) {
+      const Shard& a = shards[by_target[i - 1]];
+      const Shard& b = shards[by_target[i]];
+      STLOAD_EXPECT(a.canonical != b.canonical, ErrorCode::InvalidIndex,
+                    index_path.string() + ": shards " + a.path.filename().string() + " and " +
+                        b.path.filename().string() + " are one file (" + a.canonical.string() +
+                        "), named twice");
+    }
+  }
+  // Shards in file-name order, as a directory without an index would list them.
+  std::vector<std::size_t> order(shards.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return index.shards[a] < index.shards[b]; });
+            [&](std::size_t a, std::size_t b) { return shards[a].path < shards[b].path; });
   ShardIndex sorted;
   for (const std::size_t i : order) {
-    STLOAD_EXPECT(sorted.shards.empty() || sorted.shards.back() != index.shards[i],
-                  ErrorCode::InvalidIndex,
-                  index_path.string() + ": shard " + index.shards[i].string() + " is named twice");
-    sorted.shards.push_back(std::move(index.shards[i]));
-    sorted.tensors.push_back(std::move(index.tensors[i]));
+    sorted.shards.push_back(std::move(shards[i].path));
+    sorted.tensors.push_back(std::move(handler.tensors()[i]));
   }
   return sorted;
 }

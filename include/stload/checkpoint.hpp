@@ -18,10 +18,24 @@ namespace stload {
 
 /// @brief One file of a checkpoint, as its header describes it.
 struct FileInfo {
-  std::filesystem::path path;                   ///< as opened (absolute for shards of an index)
+  /// As the user sees it: the path given, a directory's entry, or for a shard of an index the
+  /// index's directory joined with the shard's name (absolute). A symlink stays a symlink here.
+  std::filesystem::path path;
   std::uint64_t size = 0;                       ///< file size in bytes
   std::uint64_t data_offset = 0;                ///< where the data section starts
   std::map<std::string, std::string> metadata;  ///< the file's __metadata__
+  /// Where the bytes are when `path` is a symbolic link (in a Hugging Face hub cache snapshot,
+  /// `blobs/<sha256>`), canonical; empty when `path` is not a link.
+  std::filesystem::path target;
+};
+
+/// @brief How Checkpoint::open chooses the files of a directory.
+struct OpenOptions {
+  /// A directory without an index whose `*.safetensors` files are not one shard set (say
+  /// `model.safetensors` and `adapter_model.safetensors`) is refused, since loading them together
+  /// would silently mix checkpoints; true loads them all as one checkpoint (and says so in
+  /// Checkpoint::notes()).
+  bool merge = false;
 };
 
 /// @brief A tensor of a checkpoint and where its bytes are.
@@ -38,13 +52,29 @@ struct TensorRecord {
 /// the files stay mapped read-only for the loader until the Checkpoint is destroyed.
 class Checkpoint {
  public:
-  /// @brief Opens and validates every header of a checkpoint.
-  /// @param path a .safetensors file; a directory holding `*.safetensors` (through its
-  ///        `*.safetensors.index.json` when there is one); or a `*.index.json` with a weight_map
-  /// @throws Error NotFound for a missing path, a format ErrorCode naming the file for a bad
-  /// header,
-  ///         InvalidIndex for an inconsistent index or a tensor found in two files.
+  /// @brief Opens and validates every header of a checkpoint, with default OpenOptions.
+  /// @param path a .safetensors file; a directory (see the overload for how its files are
+  ///        chosen); or a `*.index.json` with a weight_map
+  /// @throws Error as the overload does
   static Checkpoint open(const std::filesystem::path& path);
+
+  /// @brief Opens and validates every header of a checkpoint.
+  ///
+  /// A directory's files are chosen by these rules, never silently (each choice is reported in
+  /// notes()): `X.safetensors` beside `X.safetensors.index.json` wins over the index, as in
+  /// transformers; else its one `*.safetensors.index.json`; else its one `*.safetensors`; else
+  /// several files named as one complete shard set (`P-00001-of-00003.safetensors`, ...); else,
+  /// only with `options.merge`, all of them. Symbolic links are followed wherever they point
+  /// (a hub cache snapshot links its files to `../../blobs/<sha256>`); an index's shard names
+  /// must be plain file names beside the index.
+  /// @param path a .safetensors file, a directory, or a `*.index.json`
+  /// @param options how to choose a directory's files
+  /// @throws Error NotFound for a missing path or a dangling symlink (naming link and target);
+  ///         InvalidArgument for a directory whose files are not one checkpoint (naming them);
+  ///         a format ErrorCode naming the file for a bad header; InvalidIndex for an
+  ///         inconsistent index, a shard name that is not a plain file name, or a tensor found in
+  ///         two files.
+  static Checkpoint open(const std::filesystem::path& path, const OpenOptions& options);
 
   /// @brief Moves the open files and mappings; `other` is left empty.
   Checkpoint(Checkpoint&& other) noexcept;
@@ -65,6 +95,10 @@ class Checkpoint {
   [[nodiscard]] std::uint64_t total_bytes() const noexcept;
   /// @brief The first file's __metadata__ (the one a single-file checkpoint has).
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept;
+  /// @brief Choices open() made that the caller should hear about, one sentence each: a single
+  /// file preferred over an index beside it, files an index leaves out, a shard set merged
+  /// without an index, a merge asked for. Empty when the path left nothing to choose.
+  [[nodiscard]] std::span<const std::string> notes() const noexcept;
 
   /// @brief The whole mapped file; touching it pages the file in.
   [[nodiscard]] std::span<const std::byte> file_bytes(std::size_t file) const;

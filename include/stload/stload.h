@@ -178,6 +178,23 @@ const char* stload_dtype_name(stload_dtype dtype);
  */
 stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out);
 
+/**
+ * @brief The snapshot directory of a repo id in the local Hugging Face hub cache (never the
+ * network), as stload::resolve_repo finds it: HF_HUB_CACHE, else $HF_HOME/hub, else
+ * ~/.cache/huggingface/hub.
+ * @param repo_id "ORG/NAME"
+ * @param revision a ref ("main", a branch, a tag) or a commit hash; NULL or "" for "main"
+ * @param[out] buffer receives the NUL-terminated path, cut to `size - 1` bytes (may be NULL when
+ *        `size` is 0)
+ * @param size bytes of `buffer`
+ * @param[out] length the path's full length without the NUL (may be NULL): when it is `size` or
+ *        more, the path was cut; call again with a buffer of `length + 1` bytes
+ * @return STLOAD_ERROR_NOT_FOUND when the repo or revision is not cached (stload_last_error()
+ *         lists where it looked and how to download it)
+ */
+stload_status stload_resolve_repo(const char* repo_id, const char* revision, char* buffer,
+                                  size_t size, size_t* length);
+
 /** @brief Releases a checkpoint. Models loaded from it stay valid. */
 void stload_checkpoint_free(stload_checkpoint* checkpoint);
 

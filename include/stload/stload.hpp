@@ -9,6 +9,7 @@
 #include "stload/error.hpp"
 #include "stload/generate.hpp"
 #include "stload/header.hpp"
+#include "stload/hub.hpp"
 #include "stload/loader.hpp"
 #include "stload/placement.hpp"
 #include "stload/plan.hpp"

@@ -22,6 +22,7 @@
 #include "stload/checkpoint.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
+#include "stload/hub.hpp"
 #include "stload/loader.hpp"
 
 namespace nb = nanobind;
@@ -206,6 +207,15 @@ NB_MODULE(_stload, m) {
   m.def("_parse_buffer", &parse_buffer, "data"_a,
         "Validates a safetensors file held in bytes (stload.torch.load, stload.numpy.load).");
   m.def("_live_models", &live_owners, "Owner capsules alive (tests).");
+  // Bytes, not str: the cache path comes from the environment and need not be UTF-8 (_hub.py
+  // decodes it with os.fsdecode).
+  m.def(
+      "_resolve_repo",
+      [](const std::string& repo_id, const std::string& revision) {
+        const std::string path = stload::resolve_repo(repo_id, revision).string();
+        return nb::bytes(path.data(), path.size());
+      },
+      "repo_id"_a, "revision"_a, "The hub cache snapshot directory of a repo id, as bytes.");
   m.def("cuda_compiled_in", &stload::cuda_compiled_in,
         "True when this build has the CUDA engine compiled in.");
   m.def("cuda_device_count", &stload::cuda_device_count, "CUDA devices that answer (0 without).");

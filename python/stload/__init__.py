@@ -26,12 +26,14 @@ from ._errors import (
 from ._stload import __version__, cuda_compiled_in, cuda_device_count
 from ._api import iter_tensors, load_file
 from ._safe_open import TensorSlice, safe_open
+from ._hub import resolve_repo
 
 __all__ = [
     "__version__",
     "load_file",
     "iter_tensors",
     "safe_open",
+    "resolve_repo",
     "TensorSlice",
     "StloadError",
     "SafetensorError",

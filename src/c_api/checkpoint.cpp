@@ -11,6 +11,7 @@
 #include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/checkpoint.hpp"
+#include "stload/hub.hpp"
 #include "stload/loader.hpp"
 
 struct stload_checkpoint {
@@ -77,6 +78,23 @@ stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out) 
     STLOAD_EXPECT(path != nullptr && out != nullptr, ErrorCode::InvalidArgument,
                   "stload_checkpoint_open: path and out must not be NULL");
     *out = std::make_unique<stload_checkpoint>(Checkpoint::open(path)).release();
+  });
+}
+
+stload_status stload_resolve_repo(const char* repo_id, const char* revision, char* buffer,
+                                  size_t size, size_t* length) {
+  using namespace stload;
+  return c_api::guard([&] {
+    STLOAD_EXPECT(repo_id != nullptr && (buffer != nullptr || size == 0),
+                  ErrorCode::InvalidArgument,
+                  "stload_resolve_repo: repo_id must not be NULL, nor buffer with a size");
+    const std::string path =
+        resolve_repo(repo_id, revision == nullptr ? std::string_view() : revision).string();
+    if (length != nullptr) *length = path.size();
+    if (size == 0) return;
+    const std::size_t n = std::min(path.size(), size - 1);
+    std::memcpy(buffer, path.data(), n);
+    buffer[n] = '\0';
   });
 }
 

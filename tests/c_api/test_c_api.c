@@ -1,11 +1,13 @@
 /* The C API from plain C (compiled as C11): success paths, error paths with their statuses and
  * messages, and a DLPack tensor outliving the model it came from. Exits non-zero on the first
  * failed check, printing it. */
+#define _POSIX_C_SOURCE 200809L /* setenv, mkdir */
 #include <dlpack/dlpack.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "stload/stload.h"
 
@@ -304,6 +306,41 @@ static void test_errors(const char* dir, const char* good) {
   CHECK(strcmp(stload_status_name((stload_status)999), "Unknown") == 0);
 }
 
+/* A hub cache in the scratch directory: models--acme--c with refs/main naming a snapshot. */
+static void test_resolve_repo(const char* dir) {
+  static const char commit[] = "0123456789abcdef0123456789abcdef01234567";
+  char path[4096];
+  char want[4096];
+  snprintf(path, sizeof path, "%s/hub", dir);
+  mkdir(path, 0700);
+  CHECK(setenv("HF_HUB_CACHE", path, 1) == 0);
+  snprintf(path, sizeof path, "%s/hub/models--acme--c", dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/hub/models--acme--c/refs", dir);
+  mkdir(path, 0700);
+  snprintf(path, sizeof path, "%s/hub/models--acme--c/snapshots", dir);
+  mkdir(path, 0700);
+  snprintf(want, sizeof want, "%s/hub/models--acme--c/snapshots/%s", dir, commit);
+  mkdir(want, 0700);
+  snprintf(path, sizeof path, "%s/hub/models--acme--c/refs/main", dir);
+  write_bytes(path, commit);
+
+  char out[4096];
+  size_t length = 0;
+  CHECK_STATUS(stload_resolve_repo("acme/c", NULL, out, sizeof out, &length), STLOAD_OK);
+  CHECK(strcmp(out, want) == 0);
+  CHECK(length == strlen(want));
+  char small[8];
+  CHECK_STATUS(stload_resolve_repo("acme/c", "main", small, sizeof small, &length), STLOAD_OK);
+  CHECK(strlen(small) == sizeof small - 1 && length == strlen(want)); /* cut, full length told */
+  CHECK_STATUS(stload_resolve_repo("acme/c", commit, NULL, 0, &length), STLOAD_OK);
+  CHECK_STATUS(stload_resolve_repo("acme/absent", NULL, out, sizeof out, NULL),
+               STLOAD_ERROR_NOT_FOUND);
+  CHECK(strstr(stload_last_error(), "huggingface-cli download acme/absent") != NULL);
+  CHECK_STATUS(stload_resolve_repo("../x", NULL, out, sizeof out, NULL),
+               STLOAD_ERROR_INVALID_ARGUMENT);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -319,6 +356,7 @@ int main(int argc, char** argv) {
   test_older_structs(good);
   test_newer_structs(good);
   test_errors(argv[1], good);
+  test_resolve_repo(argv[1]);
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

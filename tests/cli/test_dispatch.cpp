@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "checkpoint_arg.hpp"
 #include "cli_runner.hpp"
 #include "load_args.hpp"
 
@@ -42,6 +43,19 @@ TEST(CliDispatch, help_of_load_and_digest_documents_every_load_option) {
           << command << " help omits " << option.name << ":\n"
           << r.out;
     }
+  }
+}
+
+TEST(CliDispatch, help_of_every_checkpoint_command_documents_revision_merge_and_repo_ids) {
+  for (const char* command : {"inspect", "validate", "load", "digest"}) {
+    const auto r = run_cli({"help", command});
+    ASSERT_EQ(r.exit_code, 0) << command;
+    for (const auto& option : cli::kCheckpointOptionSpecs) {
+      EXPECT_NE(r.out.find("  " + std::string(option.name)), std::string::npos)
+          << command << " help omits " << option.name << ":\n"
+          << r.out;
+    }
+    EXPECT_NE(r.out.find("ORG/NAME"), std::string::npos) << command << ":\n" << r.out;
   }
 }
 

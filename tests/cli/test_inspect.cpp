@@ -77,13 +77,14 @@ TEST(CliInspect, json_reports_files_tensors_offsets_and_totals) {
   EXPECT_EQ(totals["by_dtype"]["I64"]["bytes"].GetUint64(), 8U);
 }
 
-TEST(CliInspect, json_of_a_directory_lists_every_shard) {
+TEST(CliInspect, json_of_a_shard_set_directory_lists_every_shard_and_says_it_merged) {
   const TempDir dir;
-  dir.write("m-00001.safetensors",
+  dir.write("m-00001-of-00002.safetensors",
             make_safetensors({{"a", "U8", {4}, pattern_bytes(4, 1)}}, {{"shard", "1"}}));
-  dir.write("m-00002.safetensors", make_safetensors({{"b", "U8", {2}, pattern_bytes(2, 2)},
-                                                     {"c", "U8", {1}, pattern_bytes(1, 3)}},
-                                                    {{"shard", "2"}}));
+  dir.write("m-00002-of-00002.safetensors",
+            make_safetensors(
+                {{"b", "U8", {2}, pattern_bytes(2, 2)}, {"c", "U8", {1}, pattern_bytes(1, 3)}},
+                {{"shard", "2"}}));
   const auto r = run_cli({"inspect", "--json", dir.path().string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = parse_json(r.out);
@@ -93,6 +94,10 @@ TEST(CliInspect, json_of_a_directory_lists_every_shard) {
   EXPECT_EQ(doc["tensors"][0]["file"].GetUint64(), 0U);
   EXPECT_EQ(doc["tensors"][2]["file"].GetUint64(), 1U);
   EXPECT_EQ(doc["totals"]["bytes"].GetUint64(), 7U);
+  ASSERT_EQ(doc["notes"].Size(), 1U);
+  EXPECT_NE(std::string(doc["notes"][0].GetString()).find("m-*-of-00002.safetensors"),
+            std::string::npos);
+  EXPECT_NE(r.err.find("note: "), std::string::npos) << r.err;
 }
 
 TEST(CliInspect, table_lists_tensors_in_offset_order_then_totals_and_metadata) {

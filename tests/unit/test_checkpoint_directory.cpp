@@ -1,4 +1,5 @@
-// A Checkpoint opened from a directory that holds no index: every *.safetensors, in name order.
+// A Checkpoint opened from a directory that holds no index: its one *.safetensors, or one shard
+// set's files in name order, or (only when a merge is asked for) every *.safetensors.
 
 #include <gtest/gtest.h>
 
@@ -33,7 +34,13 @@ std::string part_name(std::size_t i) {
   return buf;
 }
 
-TEST(CheckpointDirectory, loads_every_safetensors_file_in_name_order) {
+Checkpoint open_merged(const std::filesystem::path& path) {
+  OpenOptions options;
+  options.merge = true;
+  return Checkpoint::open(path, options);
+}
+
+TEST(CheckpointDirectory, merge_loads_every_safetensors_file_in_name_order) {
   // Twenty files written in a scrambled order: directory order (hash or creation order) is then
   // name order only by a 1-in-20! chance.
   constexpr std::size_t kFiles = 20;
@@ -44,7 +51,7 @@ TEST(CheckpointDirectory, loads_every_safetensors_file_in_name_order) {
               one_tensor_file("t" + std::to_string(i), i + 1, static_cast<std::uint32_t>(i)));
   }
 
-  const Checkpoint ckpt = Checkpoint::open(dir.path());
+  const Checkpoint ckpt = open_merged(dir.path());
   ASSERT_EQ(ckpt.files().size(), kFiles);
   ASSERT_EQ(ckpt.tensors().size(), kFiles);
   std::uint64_t total = 0;
@@ -60,6 +67,9 @@ TEST(CheckpointDirectory, loads_every_safetensors_file_in_name_order) {
     total += i + 1;
   }
   EXPECT_EQ(ckpt.total_bytes(), total);
+  ASSERT_EQ(ckpt.notes().size(), 1U);
+  EXPECT_NE(ckpt.notes()[0].find("merging 20 files as asked"), std::string::npos)
+      << ckpt.notes()[0];
 }
 
 TEST(CheckpointDirectory, file_paths_are_inside_the_directory_as_given) {
@@ -106,7 +116,7 @@ TEST(CheckpointDirectory, tensor_in_two_files_is_invalid_index_naming_both) {
                                make_safetensors({{"only1", "U8", {1}, pattern_bytes(1, 1)},
                                                  {"shared", "U8", {2}, pattern_bytes(2, 2)}}));
   const auto second = dir.write("part2.safetensors", one_tensor_file("shared", 2, 3));
-  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(dir.path()); }, ErrorCode::InvalidIndex,
+  EXPECT_TRUE(throws_error([&] { (void)open_merged(dir.path()); }, ErrorCode::InvalidIndex,
                            {"shared", first.string(), second.string()}));
 }
 
@@ -114,7 +124,7 @@ TEST(CheckpointDirectory, bad_file_fails_with_its_format_code_naming_it) {
   TempDir dir;
   dir.write("a.safetensors", one_tensor_file("fine", 1, 1));
   const auto bad = dir.write("b.safetensors", std::vector<std::byte>(3, std::byte{0}));
-  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(dir.path()); }, ErrorCode::HeaderTooSmall,
+  EXPECT_TRUE(throws_error([&] { (void)open_merged(dir.path()); }, ErrorCode::HeaderTooSmall,
                            {bad.string()}));
 }
 

@@ -136,12 +136,14 @@ TEST_F(CheckpointPermissions, path_under_an_unsearchable_directory_is_io) {
   expect(run_unprivileged(ErrorCode::Io, [&] { (void)Checkpoint::open(file); }));
 }
 
-TEST_F(CheckpointPermissions, shard_under_an_unsearchable_directory_is_io) {
+TEST_F(CheckpointPermissions, shard_linked_under_an_unsearchable_directory_is_io) {
+  // The name is plain; the link it is leads into a directory the user may not search.
   fs::create_directory(dir_.path() / "shards");
   dir_.write("shards/s1.safetensors", make_safetensors({{"a", "U8", {1}, pattern_bytes(1, 1)}}));
+  fs::create_symlink("shards/s1.safetensors", dir_.path() / "s1.safetensors");
   fs::permissions(dir_.path() / "shards", fs::perms::owner_all);
-  const auto index = dir_.write_text("model.safetensors.index.json",
-                                     R"({"weight_map":{"a":"shards/s1.safetensors"}})");
+  const auto index =
+      dir_.write_text("model.safetensors.index.json", R"({"weight_map":{"a":"s1.safetensors"}})");
   fs::permissions(index, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   expect(run_unprivileged(ErrorCode::Io, [&] { (void)Checkpoint::open(index); }));
 }

@@ -1,5 +1,6 @@
 // A sharded Checkpoint opened through model.safetensors.index.json: the weight_map must agree with
-// the shards, and no shard name may lead outside the checkpoint directory.
+// the shards, each shard is named by a plain file name beside the index, and what that name is on
+// disk (a symlink to anywhere, as in a Hugging Face hub cache) is followed.
 
 #include <gtest/gtest.h>
 
@@ -55,9 +56,8 @@ class CheckpointIndex : public ::testing::Test {
     return dir_.write_text(name, index_json(map, 14));
   }
   static WeightMap standard_map() { return {{"a", kShard1}, {"b", kShard1}, {"c", kShard2}}; }
-  fs::path canonical_shard(const std::string& name) const {
-    return fs::canonical(dir_.path() / name);
-  }
+  // A shard's path as the user sees it: the index's directory joined with the shard's name.
+  fs::path shard_path(const std::string& name) const { return dir_.path() / name; }
 
   TempDir dir_;
   std::vector<TestTensor> shard1_;
@@ -68,8 +68,8 @@ TEST_F(CheckpointIndex, opens_the_index_file_and_every_shard) {
   const fs::path index = write_index(standard_map());
   const Checkpoint ckpt = Checkpoint::open(index);
   ASSERT_EQ(ckpt.files().size(), 2U);
-  EXPECT_EQ(ckpt.files()[0].path, canonical_shard(kShard1));
-  EXPECT_EQ(ckpt.files()[1].path, canonical_shard(kShard2));
+  EXPECT_EQ(ckpt.files()[0].path, shard_path(kShard1));
+  EXPECT_EQ(ckpt.files()[1].path, shard_path(kShard2));
   EXPECT_TRUE(ckpt.files()[0].path.is_absolute());
   ASSERT_EQ(ckpt.tensors().size(), 3U);
   EXPECT_EQ(ckpt.at("a").file, 0U);
@@ -99,18 +99,33 @@ TEST_F(CheckpointIndex, shards_are_in_file_name_order_whatever_the_weight_map_or
   const fs::path index = write_index({{"c", kShard2}, {"a", kShard1}, {"b", kShard1}});
   const Checkpoint ckpt = Checkpoint::open(index);
   ASSERT_EQ(ckpt.files().size(), 2U);
-  EXPECT_EQ(ckpt.files()[0].path, canonical_shard(kShard1));
-  EXPECT_EQ(ckpt.files()[1].path, canonical_shard(kShard2));
+  EXPECT_EQ(ckpt.files()[0].path, shard_path(kShard1));
+  EXPECT_EQ(ckpt.files()[1].path, shard_path(kShard2));
   EXPECT_EQ(ckpt.tensors()[0].info.name, "a");
   EXPECT_EQ(ckpt.at("c").file, 1U);
 }
 
-TEST_F(CheckpointIndex, accepts_a_relative_index_path_and_a_shard_in_a_subdirectory) {
-  dir_.write("shards/" + kShard2, make_safetensors(shard2_));
-  write_index({{"a", kShard1}, {"b", kShard1}, {"c", "shards/" + kShard2}});
+TEST_F(CheckpointIndex, accepts_a_relative_index_path_with_absolute_shard_paths) {
+  write_index(standard_map());
   const fs::path relative = fs::relative(dir_.path() / kIndex);
+  ASSERT_TRUE(relative.is_relative());
   const Checkpoint ckpt = Checkpoint::open(relative);
-  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].path, canonical_shard("shards/" + kShard2));
+  EXPECT_TRUE(ckpt.files()[ckpt.at("c").file].path.is_absolute());
+  EXPECT_TRUE(fs::equivalent(ckpt.files()[ckpt.at("c").file].path, shard_path(kShard2)));
+}
+
+TEST_F(CheckpointIndex, shard_name_with_a_subdirectory_is_invalid_index) {
+  // The name is the boundary: a plain file name beside the index, never a path.
+  dir_.write("shards/" + kShard2, make_safetensors(shard2_));
+  const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "shards/" + kShard2}});
+  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
+                           {"shards/" + kShard2, "plain file name", index.string()}));
+}
+
+TEST_F(CheckpointIndex, shard_name_with_a_backslash_is_invalid_index) {
+  const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "shards\\" + kShard2}});
+  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
+                           {"plain file name", index.string()}));
 }
 
 TEST_F(CheckpointIndex, mapped_tensor_absent_from_every_shard_is_invalid_index) {
@@ -174,35 +189,62 @@ TEST_F(CheckpointIndex, index_that_is_a_fifo_is_io_error_without_blocking) {
   }));
 }
 
-TEST_F(CheckpointIndex, symlink_leading_outside_the_directory_is_invalid_index) {
+TEST_F(CheckpointIndex, shard_symlink_leading_outside_the_directory_loads) {
+  // A symlink the user's directory holds may point anywhere: the index only chose the name.
   TempDir outside;
   const fs::path target = outside.write("elsewhere.safetensors", make_safetensors(shard2_));
   fs::create_symlink(target, dir_.path() / "link.safetensors");
   const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "link.safetensors"}});
-  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
-                           {"link.safetensors", "outside", index.string()}));
+  const Checkpoint ckpt = Checkpoint::open(index);
+  const FileInfo& file = ckpt.files()[ckpt.at("c").file];
+  EXPECT_EQ(file.path, shard_path("link.safetensors"));
+  EXPECT_EQ(file.target, fs::canonical(target));
+  const auto bytes = ckpt.tensor_bytes(ckpt.at("c"));
+  EXPECT_TRUE(
+      std::equal(bytes.begin(), bytes.end(), shard2_[0].data.begin(), shard2_[0].data.end()));
 }
 
-TEST_F(CheckpointIndex, relative_symlink_climbing_out_of_the_directory_is_invalid_index) {
-  // The checkpoint lives in a subdirectory; the link climbs to its parent, which holds a real
-  // shard.
+TEST_F(CheckpointIndex, relative_symlink_climbing_out_of_the_directory_loads) {
+  // The checkpoint lives in a subdirectory; the link climbs to its parent, as a hub snapshot's
+  // ../../blobs/<sha256> links do.
   dir_.write("model/" + kShard1, make_safetensors(shard1_));
   fs::create_symlink("../" + kShard2, dir_.path() / "model" / kShard2);
   const fs::path index = dir_.write_text("model/" + kIndex, index_json(standard_map(), 14));
-  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
-                           {kShard2, "outside"}));
+  const Checkpoint ckpt = Checkpoint::open(index);
+  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].path, dir_.path() / "model" / kShard2);
+  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].target, fs::canonical(dir_.path() / kShard2));
+  EXPECT_TRUE(ckpt.files()[ckpt.at("a").file].target.empty());
 }
 
-TEST_F(CheckpointIndex, symlink_to_a_file_inside_the_directory_is_accepted) {
+TEST_F(CheckpointIndex, symlink_to_a_file_inside_the_directory_keeps_the_linked_name) {
   dir_.write("blobs/real-shard", make_safetensors(shard2_));
   fs::create_symlink("blobs/real-shard", dir_.path() / "linked.safetensors");
   const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "linked.safetensors"}});
   const Checkpoint ckpt = Checkpoint::open(index);
   ASSERT_EQ(ckpt.files().size(), 2U);
-  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].path, canonical_shard("blobs/real-shard"));
+  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].path, shard_path("linked.safetensors"));
+  EXPECT_EQ(ckpt.files()[ckpt.at("c").file].target,
+            fs::canonical(dir_.path() / "blobs/real-shard"));
   const auto bytes = ckpt.tensor_bytes(ckpt.at("c"));
   EXPECT_TRUE(
       std::equal(bytes.begin(), bytes.end(), shard2_[0].data.begin(), shard2_[0].data.end()));
+}
+
+TEST_F(CheckpointIndex, bad_header_behind_a_symlink_names_the_link_and_its_target) {
+  TempDir blobs;
+  const fs::path blob = blobs.write("0123abcd", std::vector<std::byte>(4, std::byte{0}));
+  fs::create_symlink(blob, dir_.path() / "linked.safetensors");
+  const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "linked.safetensors"}});
+  EXPECT_TRUE(
+      throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::HeaderTooSmall,
+                   {shard_path("linked.safetensors").string(), fs::canonical(blob).string()}));
+}
+
+TEST_F(CheckpointIndex, dangling_shard_symlink_is_not_found_naming_link_and_target) {
+  fs::create_symlink("../../blobs/feedbeef", dir_.path() / "gone.safetensors");
+  const fs::path index = write_index({{"a", kShard1}, {"b", kShard1}, {"c", "gone.safetensors"}});
+  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::NotFound,
+                           {"gone.safetensors", "dangling symlink", "../../blobs/feedbeef"}));
 }
 
 TEST_F(CheckpointIndex, index_that_is_a_symlink_describes_the_shards_beside_the_link) {
@@ -213,8 +255,8 @@ TEST_F(CheckpointIndex, index_that_is_a_symlink_describes_the_shards_beside_the_
   fs::create_symlink(target, dir_.path() / kIndex);
   const Checkpoint ckpt = Checkpoint::open(dir_.path() / kIndex);
   ASSERT_EQ(ckpt.files().size(), 2U);
-  EXPECT_EQ(ckpt.files()[0].path, canonical_shard(kShard1));
-  EXPECT_EQ(ckpt.files()[1].path, canonical_shard(kShard2));
+  EXPECT_EQ(ckpt.files()[0].path, shard_path(kShard1));
+  EXPECT_EQ(ckpt.files()[1].path, shard_path(kShard2));
 }
 
 TEST_F(CheckpointIndex, two_names_for_one_file_are_invalid_index) {
@@ -227,7 +269,7 @@ TEST_F(CheckpointIndex, symlink_alias_of_another_shard_is_invalid_index) {
   fs::create_symlink(kShard1, dir_.path() / "alias.safetensors");
   const fs::path index = write_index({{"a", kShard1}, {"b", "alias.safetensors"}, {"c", kShard2}});
   EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(index); }, ErrorCode::InvalidIndex,
-                           {kShard1, index.string()}));
+                           {kShard1, "alias.safetensors", "named twice", index.string()}));
 }
 
 TEST_F(CheckpointIndex, bad_shard_header_fails_with_its_format_code_naming_the_shard) {

@@ -42,17 +42,18 @@ class CheckpointResources : public ::testing::Test {
     dir_.write("sharded/s2.safetensors", one_tensor("b", 3));
     index_ = dir_.write_text("sharded/model.safetensors.index.json",
                              R"({"weight_map":{"a":"s1.safetensors","b":"s2.safetensors"}})");
-    // Fails on the second file, after the first is already open and mapped.
-    dir_.write("broken_dir/a.safetensors", one_tensor("a", 4));
-    dir_.write("broken_dir/b.safetensors", std::vector<std::byte>(3, std::byte{0}));
+    // Fails on the second file, after the first is already open and mapped (named as one shard
+    // set, which a directory without an index loads).
+    dir_.write("broken_dir/m-00001-of-00002.safetensors", one_tensor("a", 4));
+    dir_.write("broken_dir/m-00002-of-00002.safetensors", std::vector<std::byte>(3, std::byte{0}));
     // Fails after every shard is open: the index puts "a" in the wrong shard.
     dir_.write("wrong_index/s1.safetensors", one_tensor("a", 5));
     dir_.write("wrong_index/s2.safetensors", one_tensor("b", 6));
     wrong_index_ = dir_.write_text("wrong_index/model.safetensors.index.json",
                                    R"({"weight_map":{"a":"s2.safetensors","b":"s2.safetensors"}})");
     // Fails in index_names(): the same tensor in two files.
-    dir_.write("duplicate/a.safetensors", one_tensor("same", 7));
-    dir_.write("duplicate/b.safetensors", one_tensor("same", 8));
+    dir_.write("duplicate/m-00001-of-00002.safetensors", one_tensor("same", 7));
+    dir_.write("duplicate/m-00002-of-00002.safetensors", one_tensor("same", 8));
   }
 
   TempDir dir_;
