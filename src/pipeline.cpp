@@ -87,7 +87,7 @@ class Pipeline {
       staging = engine_.allocate_staging(slots_ * slot_bytes_);
       staging_ = staging->data();
       figures.staging_bytes = staging->size();
-      session = engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      session = engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1), staged_devices());
       session_ = session.get();
     }
     const auto start = std::chrono::steady_clock::now();
@@ -132,6 +132,18 @@ class Pipeline {
       }
       mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
     }
+  }
+
+  // The devices staged chunks go to: the only ones the copy session may touch.
+  [[nodiscard]] std::vector<Device> staged_devices() const {
+    std::vector<Device> devices;
+    for (const Chunk& chunk : plan_.chunks) {
+      const Device device = arenas_[chunk.arena]->device();
+      if (!direct_[chunk.arena] &&
+          std::find(devices.begin(), devices.end(), device) == devices.end())
+        devices.push_back(device);
+    }
+    return devices;
   }
 
   // Slots hold one chunk each; every reader owns the slots congruent to it, so slots never pass

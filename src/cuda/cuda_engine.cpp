@@ -13,6 +13,7 @@
 
 #include "cpu/host_memory.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/device_guard.hpp"
 #include "detail/nvtx.hpp"
 #include "stload/engine.hpp"
 
@@ -49,7 +50,7 @@ class DeviceArena final : public Buffer {
  public:
   DeviceArena(Device device, std::uint64_t bytes) : device_(device), size_(bytes) {
     if (bytes == 0) return;
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    const detail::DeviceGuard on(device.index);
     STLOAD_CUDA_TRY_MSG(cudaMalloc(&data_, bytes),
                         "arena of " + std::to_string(bytes) + " bytes on " + device.to_string());
   }
@@ -57,7 +58,7 @@ class DeviceArena final : public Buffer {
   DeviceArena& operator=(const DeviceArena&) = delete;
   ~DeviceArena() override {
     if (data_ == nullptr) return;
-    STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(device_.index));
+    const detail::DeviceGuard on(device_.index, std::nothrow);
     STLOAD_CUDA_TRY_NOTHROW(cudaFree(data_));
   }
   [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
@@ -104,45 +105,50 @@ class HostArena final : public Buffer {
   detail::HostMemory memory_;
 };
 
-struct SlotEvent {
-  cudaEvent_t event = nullptr;
-  bool recorded = false;
-};
-
-// One load's streams (a pool per device) and one event per staging slot. create() is separate
-// from the constructor so that a failure halfway through is cleaned up by the destructor.
+// One load's streams (a small pool per device of its plan, no other device touched) and, per
+// device, one event per staging slot: an event may be recorded only on a stream of its own device,
+// and a slot may feed several devices in turn. Copies need no current device (a copy may go to a
+// stream of any device), so copy_async and wait leave it alone. create() is separate from the
+// constructor so that a failure halfway through is cleaned up by the destructor.
 class CudaSession final : public CopySession {
  public:
   CudaSession() = default;
   CudaSession(const CudaSession&) = delete;
   CudaSession& operator=(const CudaSession&) = delete;
   ~CudaSession() override {
-    for (std::size_t d = 0; d < streams_.size(); ++d) {
-      STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(static_cast<int>(d)));
-      for (cudaStream_t stream : streams_[d]) {
+    for (std::size_t d = 0; d < queues_.size(); ++d) {
+      const detail::DeviceGuard on(queues_[d].device, std::nothrow);
+      for (cudaStream_t stream : queues_[d].streams) {
         STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
         STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
       }
-    }
-    for (SlotEvent& slot : events_) {
-      if (slot.event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(slot.event));
+      for (cudaEvent_t event : queues_[d].events) {
+        if (event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(event));
+      }
     }
   }
 
-  void create(int device_count, std::size_t slots, std::size_t streams) {
+  void create(std::span<const Device> devices, std::size_t slots, std::size_t streams) {
     streams_per_device_ = std::max<std::size_t>(streams, 1);
-    streams_.assign(static_cast<std::size_t>(device_count), {});
-    for (int d = 0; d < device_count; ++d) {
-      STLOAD_CUDA_TRY(cudaSetDevice(d));
+    recorded_on_.assign(slots, kNone);
+    for (const Device& device : devices) {
+      if (device.kind != DeviceKind::Cuda || index_of(device.index) != kNone) continue;
+      if (static_cast<std::size_t>(device.index) >= queue_of_.size())
+        queue_of_.resize(static_cast<std::size_t>(device.index) + 1, kNone);
+      queue_of_[static_cast<std::size_t>(device.index)] = queues_.size();
+      queues_.push_back(DeviceQueues{device.index, {}, {}});
+      DeviceQueues& queues = queues_.back();
+      const detail::DeviceGuard on(
+          device.index);  // streams and events belong to the current device
       for (std::size_t s = 0; s < streams_per_device_; ++s) {
         cudaStream_t stream = nullptr;
         STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-        streams_[static_cast<std::size_t>(d)].push_back(stream);
+        queues.streams.push_back(stream);
       }
-    }
-    events_.assign(slots, SlotEvent{});
-    for (SlotEvent& slot : events_) {
-      STLOAD_CUDA_TRY(cudaEventCreateWithFlags(&slot.event, cudaEventDisableTiming));
+      queues.events.assign(slots, nullptr);
+      for (cudaEvent_t& event : queues.events) {
+        STLOAD_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+      }
     }
   }
 
@@ -153,36 +159,50 @@ class CudaSession final : public CopySession {
                   ErrorCode::InvalidArgument,
                   "copy of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
                       " overruns an arena of " + std::to_string(arena.size()));
-    SlotEvent& event = events_.at(slot);
     const Device device = arena.device();
     if (device.kind == DeviceKind::Cpu) {
       std::memcpy(arena.data() + offset, source, bytes);
-      event.recorded = false;
+      recorded_on_.at(slot) = kNone;
       return;
     }
-    cudaStream_t stream =
-        streams_.at(static_cast<std::size_t>(device.index))[slot % streams_per_device_];
+    const std::size_t q = index_of(device.index);
+    STLOAD_EXPECT(q != kNone, ErrorCode::InvalidArgument,
+                  "copy to " + device.to_string() + ", which this load's plan does not name");
+    DeviceQueues& queues = queues_[q];
+    cudaStream_t stream = queues.streams[slot % streams_per_device_];
     const std::string where =
         "copy of " + std::to_string(bytes) + " bytes to " + device.to_string();
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), where);
     STLOAD_CUDA_TRY_MSG(
         cudaMemcpyAsync(arena.data() + offset, source, bytes, cudaMemcpyHostToDevice, stream),
         where);
-    STLOAD_CUDA_TRY_MSG(cudaEventRecord(event.event, stream), where);
-    event.recorded = true;
+    STLOAD_CUDA_TRY_MSG(cudaEventRecord(queues.events.at(slot), stream), where);
+    recorded_on_.at(slot) = q;
   }
 
   void wait(std::size_t slot) override {
-    SlotEvent& event = events_.at(slot);
-    if (!event.recorded) return;
-    STLOAD_CUDA_TRY(cudaEventSynchronize(event.event));
-    event.recorded = false;
+    const std::size_t q = recorded_on_.at(slot);
+    if (q == kNone) return;
+    STLOAD_CUDA_TRY(cudaEventSynchronize(queues_[q].events[slot]));
+    recorded_on_[slot] = kNone;
   }
 
  private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct DeviceQueues {
+    int device;
+    std::vector<cudaStream_t> streams;
+    std::vector<cudaEvent_t> events;  // one per slot
+  };
+
+  [[nodiscard]] std::size_t index_of(int device) const {
+    const auto d = static_cast<std::size_t>(device);
+    return device >= 0 && d < queue_of_.size() ? queue_of_[d] : kNone;
+  }
+
   std::size_t streams_per_device_ = 1;
-  std::vector<std::vector<cudaStream_t>> streams_;
-  std::vector<SlotEvent> events_;
+  std::vector<DeviceQueues> queues_;      // per device of the plan
+  std::vector<std::size_t> queue_of_;     // device index: its entry in queues_, or kNone
+  std::vector<std::size_t> recorded_on_;  // per slot: the queues of its last copy, or kNone
 };
 
 class CudaEngine final : public CopyEngine {
@@ -205,7 +225,7 @@ class CudaEngine final : public CopyEngine {
     if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();
     std::size_t free_bytes = 0;
     std::size_t total_bytes = 0;
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    const detail::DeviceGuard on(device.index);
     STLOAD_CUDA_TRY_MSG(cudaMemGetInfo(&free_bytes, &total_bytes), device.to_string());
     return free_bytes;
   }
@@ -222,10 +242,10 @@ class CudaEngine final : public CopyEngine {
     return std::make_unique<PinnedBuffer>(bytes);
   }
 
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
-                                                   std::size_t streams) override {
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
+                                                   std::span<const Device> devices) override {
     auto session = std::make_unique<CudaSession>();
-    session->create(device_count_, slots, streams);
+    session->create(devices, slots, streams);
     return session;
   }
 
@@ -239,7 +259,7 @@ class CudaEngine final : public CopyEngine {
       std::memcpy(out.data(), arena.data() + offset, out.size());
       return;
     }
-    STLOAD_CUDA_TRY(cudaSetDevice(arena.device().index));
+    const detail::DeviceGuard on(arena.device().index);
     STLOAD_CUDA_TRY(
         cudaMemcpy(out.data(), arena.data() + offset, out.size(), cudaMemcpyDeviceToHost));
   }
