@@ -50,6 +50,8 @@ void pread_exact(const MappedFile& mapping, std::byte* out, std::uint64_t bytes,
 // pread's readahead is in charge. Partly cached files are not measured yet: the value is a choice.
 constexpr double kMmapWhenResident = 0.9;
 
+constexpr std::uint64_t kSlotAlignment = 4096;
+
 class Pipeline {
  public:
   Pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
@@ -156,7 +158,10 @@ class Pipeline {
     readers_ = std::clamp<std::size_t>(options_.reader_threads, 1,
                                        std::max<std::size_t>(plan_.chunks.size(), 1));
     if (largest == 0) return;  // every chunk goes straight into host-addressable arenas
-    slot_bytes_ = largest;
+    // Slots start on 4 KiB boundaries (the staging itself is page-aligned), so DMA engines and
+    // O_DIRECT reads can use them; a budget too small for that keeps unrounded slots.
+    slot_bytes_ = (largest + kSlotAlignment - 1) / kSlotAlignment * kSlotAlignment;
+    if (options_.staging_bytes < slot_bytes_) slot_bytes_ = largest;
     const std::uint64_t fit = options_.staging_bytes / slot_bytes_;
     STLOAD_EXPECT(fit >= 1, ErrorCode::InvalidArgument,
                   "staging budget of " + std::to_string(options_.staging_bytes) +
@@ -166,33 +171,47 @@ class Pipeline {
     slots_ = fit / readers_ * readers_;
   }
 
+  // A staged chunk counts as done, for progress, once its copy has completed: the slot's wait
+  // (before the slot is reused, or at the end) reports it, not the enqueue.
   void read_loop(std::size_t reader) noexcept {
-    std::vector<bool> used(slots_, false);
+    std::vector<const Chunk*> in_flight(slots_, nullptr);  // per slot: the chunk its copy carries
+    const auto complete = [&](std::size_t slot) {
+      STLOAD_NVTX_RANGE("wait slot");
+      session_->wait(slot);
+      const Chunk* done = in_flight[slot];
+      in_flight[slot] = nullptr;
+      report(*done);
+    };
     try {
       for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
         if (stop_.load(std::memory_order_relaxed)) break;
         const Chunk& chunk = plan_.chunks[c];
         if (direct_[chunk.arena]) {
           fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset, true);
-        } else {
-          const std::size_t slot = c % slots_;
-          if (used[slot]) {
-            STLOAD_NVTX_RANGE("wait slot");
-            session_->wait(slot);
-          }
-          std::byte* buffer = staging_ + slot * slot_bytes_;
-          fill(chunk, buffer, stream_staged_[chunk.arena]);
-          session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset,
-                               chunk.bytes);
-          used[slot] = true;
+          report(chunk);
+          continue;
         }
-        report(chunk);
+        const std::size_t slot = c % slots_;
+        if (in_flight[slot] != nullptr) {
+          complete(slot);
+          if (stop_.load(std::memory_order_relaxed)) break;  // cancelled or failed meanwhile
+        }
+        std::byte* buffer = staging_ + slot * slot_bytes_;
+        fill(chunk, buffer, stream_staged_[chunk.arena]);
+        session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset, chunk.bytes);
+        in_flight[slot] = &chunk;
+      }
+      // The rest in the order they were queued, so each file's progress still grows in order.
+      for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
+        const std::size_t slot = slots_ > 0 ? c % slots_ : 0;
+        if (slots_ > 0 && in_flight[slot] == &plan_.chunks[c]) complete(slot);
       }
     } catch (...) {
       fail(std::current_exception());
     }
+    // After a failure: drain whatever is still in flight before the staging can be freed.
     for (std::size_t slot = 0; slot < slots_; ++slot) {
-      if (!used[slot]) continue;
+      if (in_flight[slot] == nullptr) continue;
       try {
         session_->wait(slot);
       } catch (...) {

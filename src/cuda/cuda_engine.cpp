@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cpu/host_memory.hpp"
@@ -23,8 +24,10 @@ namespace detail {
 std::string cuda_unavailable_reason() {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess)
+  if (status != cudaSuccess) {
+    clear_our_error();
     return std::string("no usable CUDA driver or device (") + cudaGetErrorString(status) + ")";
+  }
   if (count == 0) return "no CUDA device found";
   return "CUDA devices are present";
 }
@@ -37,8 +40,7 @@ bool cuda_compiled_in() noexcept {
 int cuda_device_count() noexcept {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    static_cast<void>(
-        cudaGetLastError());  // clear the sticky-free error so later calls start clean
+    detail::clear_our_error();  // a machine without a GPU is no error of the caller's
     return 0;
   }
   return count;
@@ -147,7 +149,9 @@ class CudaSession final : public CopySession {
       }
       queues.events.assign(slots, nullptr);
       for (cudaEvent_t& event : queues.events) {
-        STLOAD_CUDA_TRY(cudaEventCreateWithFlags(&event, cudaEventDisableTiming));
+        // Blocking: a reader waiting on its slot sleeps instead of spinning a core.
+        STLOAD_CUDA_TRY(
+            cudaEventCreateWithFlags(&event, cudaEventDisableTiming | cudaEventBlockingSync));
       }
     }
   }
@@ -211,6 +215,16 @@ class CudaEngine final : public CopyEngine {
     STLOAD_EXPECT(
         device_count_ > 0, ErrorCode::Cuda,
         "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
+    for (int d = 0; d < device_count_; ++d) read_queues_.push_back(std::make_unique<ReadQueue>());
+  }
+  CudaEngine(const CudaEngine&) = delete;
+  CudaEngine& operator=(const CudaEngine&) = delete;
+  ~CudaEngine() override {
+    for (std::size_t d = 0; d < read_queues_.size(); ++d) {
+      if (read_queues_[d]->stream == nullptr) continue;
+      const detail::DeviceGuard on(static_cast<int>(d), std::nothrow);
+      STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(read_queues_[d]->stream));
+    }
   }
 
   [[nodiscard]] std::string name() const override { return "cuda"; }
@@ -259,13 +273,26 @@ class CudaEngine final : public CopyEngine {
       std::memcpy(out.data(), arena.data() + offset, out.size());
       return;
     }
+    ReadQueue& queue = *read_queues_.at(static_cast<std::size_t>(arena.device().index));
+    const std::lock_guard lock(queue.mutex);
     const detail::DeviceGuard on(arena.device().index);
-    STLOAD_CUDA_TRY(
-        cudaMemcpy(out.data(), arena.data() + offset, out.size(), cudaMemcpyDeviceToHost));
+    if (queue.stream == nullptr)
+      STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&queue.stream, cudaStreamNonBlocking));
+    STLOAD_CUDA_TRY(cudaMemcpyAsync(out.data(), arena.data() + offset, out.size(),
+                                    cudaMemcpyDeviceToHost, queue.stream));
+    STLOAD_CUDA_TRY(cudaStreamSynchronize(queue.stream));
   }
 
  private:
+  // read_back's queue on one device: a non-blocking stream of that device, made on first use
+  // (the legacy default stream would wait for, and hold up, the caller's own work there).
+  struct ReadQueue {
+    std::mutex mutex;
+    cudaStream_t stream = nullptr;
+  };
+
   int device_count_ = 0;
+  std::vector<std::unique_ptr<ReadQueue>> read_queues_;  // per device
 };
 
 }  // namespace

@@ -11,8 +11,8 @@ namespace {
 
 TEST(SlotEvents, a_load_onto_the_first_of_several_devices_records_events_of_that_device) {
   stload::testing::TempDir dir;
-  const Checkpoint checkpoint = Checkpoint::open(
-      dir.write("first.safetensors", stload::testing::make_safetensors(u8_tensors("t", 8, 60'000))));
+  const Checkpoint checkpoint = Checkpoint::open(dir.write(
+      "first.safetensors", stload::testing::make_safetensors(u8_tensors("t", 8, 60'000))));
   const LoadedModel model = load(checkpoint, staged(DeviceMap(gpu(0))), make_cuda_engine());
   EXPECT_EQ(stload::testing::differences(model, checkpoint), "");
 }
