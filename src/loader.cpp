@@ -117,6 +117,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
     stats->chunks = plan.chunks.size();
     stats->plan_seconds = plan_seconds;
     stats->allocate_seconds = allocate_seconds;
+    stats->setup_seconds = figures.setup_seconds;
     stats->copy_seconds = figures.copy_seconds;
     stats->staging_bytes = figures.staging_bytes;
     stats->files_read_by_mmap = figures.files_read_by_mmap;

@@ -85,6 +85,7 @@ class Pipeline {
     // is destroyed before the staging memory is freed.
     std::unique_ptr<Buffer> staging;
     std::unique_ptr<CopySession> session;
+    const auto setup_start = std::chrono::steady_clock::now();
     if (slots_ > 0) {
       staging = engine_.allocate_staging(slots_ * slot_bytes_);
       staging_ = staging->data();
@@ -93,6 +94,7 @@ class Pipeline {
       session_ = session.get();
     }
     const auto start = std::chrono::steady_clock::now();
+    figures.setup_seconds = std::chrono::duration<double>(start - setup_start).count();
     {
       std::vector<std::jthread> readers;
       readers.reserve(readers_);

@@ -55,15 +55,17 @@ struct LoadOptions {
 
 /// @brief What a load did.
 struct LoadStats {
-  std::string engine;                     ///< "cpu" or "cuda"
-  std::uint64_t tensors = 0;              ///< tensors loaded
-  std::uint64_t bytes = 0;                ///< tensor bytes loaded
-  std::uint64_t chunks = 0;               ///< chunks streamed
-  double plan_seconds = 0;                ///< planning
-  double allocate_seconds = 0;            ///< arenas and staging
-  double copy_seconds = 0;                ///< reading and copying, until the last copy completed
-  double total_seconds = 0;               ///< the whole load()
-  std::uint64_t peak_rss_anon_bytes = 0;  ///< peak anonymous RSS of the process during the load
+  std::string engine;           ///< "cpu" or "cuda"
+  std::uint64_t tensors = 0;    ///< tensors loaded
+  std::uint64_t bytes = 0;      ///< tensor bytes loaded
+  std::uint64_t chunks = 0;     ///< chunks streamed
+  double plan_seconds = 0;      ///< planning
+  double allocate_seconds = 0;  ///< arenas
+  double setup_seconds = 0;     ///< staging ring and copy queues (pinned memory, streams, events):
+                                ///< near 0 once the engine pools them, from its second load on
+  double copy_seconds = 0;      ///< reading and copying, until the last copy completed
+  double total_seconds = 0;     ///< the whole load()
+  std::uint64_t peak_rss_anon_bytes = 0;      ///< peak anonymous RSS of the process during the load
   std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
   std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
   std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping

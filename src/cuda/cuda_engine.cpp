@@ -1,6 +1,8 @@
 // The CUDA engine: pinned (cudaHostAlloc) staging, one cudaMalloc arena per device, a small pool of
-// non-blocking streams per device, and one event per staging slot so the pipeline can recycle a
-// slot as soon as its host-to-device copy has finished. `cpu` devices in a mixed map get plain host
+// non-blocking streams per device of the load's plan, and per such device one event per staging
+// slot so the pipeline can recycle a slot as soon as its host-to-device copy has finished. Staging,
+// streams and events are pooled across loads (cuda_pool.hpp). Every call leaves the caller's
+// current device and last error as it found them. `cpu` devices in a mixed map get plain host
 // arenas, written directly by the readers.
 
 #include <cuda_runtime_api.h>
@@ -14,6 +16,7 @@
 
 #include "cpu/host_memory.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/cuda_pool.hpp"
 #include "cuda/device_guard.hpp"
 #include "detail/nvtx.hpp"
 #include "stload/engine.hpp"
@@ -73,24 +76,26 @@ class DeviceArena final : public Buffer {
   void* data_ = nullptr;
 };
 
+// Pinned staging from the engine's pool: back to the pool when the load is done with it.
 class PinnedBuffer final : public Buffer {
  public:
-  explicit PinnedBuffer(std::uint64_t bytes) : size_(bytes) {
-    if (bytes == 0) return;
-    STLOAD_CUDA_TRY_MSG(cudaHostAlloc(&data_, bytes, cudaHostAllocPortable),
-                        "pinned staging of " + std::to_string(bytes) + " bytes");
+  PinnedBuffer(std::shared_ptr<detail::CudaPool> pool, std::uint64_t bytes)
+      : pool_(std::move(pool)), size_(bytes) {
+    if (bytes > 0) data_ = pool_->take_pinned(bytes, capacity_);
   }
   PinnedBuffer(const PinnedBuffer&) = delete;
   PinnedBuffer& operator=(const PinnedBuffer&) = delete;
   ~PinnedBuffer() override {
-    if (data_ != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaFreeHost(data_));
+    if (data_ != nullptr) pool_->give_pinned(data_, capacity_);
   }
   [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
   [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
   [[nodiscard]] Device device() const noexcept override { return Device{}; }
 
  private:
+  std::shared_ptr<detail::CudaPool> pool_;
   std::uint64_t size_;
+  std::uint64_t capacity_ = 0;
   void* data_ = nullptr;
 };
 
@@ -114,19 +119,15 @@ class HostArena final : public Buffer {
 // constructor so that a failure halfway through is cleaned up by the destructor.
 class CudaSession final : public CopySession {
  public:
-  CudaSession() = default;
+  explicit CudaSession(std::shared_ptr<detail::CudaPool> pool) : pool_(std::move(pool)) {}
   CudaSession(const CudaSession&) = delete;
   CudaSession& operator=(const CudaSession&) = delete;
   ~CudaSession() override {
-    for (std::size_t d = 0; d < queues_.size(); ++d) {
-      const detail::DeviceGuard on(queues_[d].device, std::nothrow);
-      for (cudaStream_t stream : queues_[d].streams) {
+    for (DeviceQueues& queues : queues_) {
+      const detail::DeviceGuard on(queues.device, std::nothrow);
+      for (cudaStream_t stream : queues.streams)
         STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
-        STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
-      }
-      for (cudaEvent_t event : queues_[d].events) {
-        if (event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(event));
-      }
+      pool_->give_back(queues.device, queues.streams, queues.events);  // drained: reusable
     }
   }
 
@@ -142,17 +143,11 @@ class CudaSession final : public CopySession {
       DeviceQueues& queues = queues_.back();
       const detail::DeviceGuard on(
           device.index);  // streams and events belong to the current device
-      for (std::size_t s = 0; s < streams_per_device_; ++s) {
-        cudaStream_t stream = nullptr;
-        STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-        queues.streams.push_back(stream);
-      }
-      queues.events.assign(slots, nullptr);
-      for (cudaEvent_t& event : queues.events) {
-        // Blocking: a reader waiting on its slot sleeps instead of spinning a core.
-        STLOAD_CUDA_TRY(
-            cudaEventCreateWithFlags(&event, cudaEventDisableTiming | cudaEventBlockingSync));
-      }
+      for (std::size_t s = 0; s < streams_per_device_; ++s)
+        queues.streams.push_back(pool_->take_stream(device.index));
+      queues.events.reserve(slots);
+      for (std::size_t e = 0; e < slots; ++e)
+        queues.events.push_back(pool_->take_event(device.index));
     }
   }
 
@@ -203,6 +198,7 @@ class CudaSession final : public CopySession {
     return device >= 0 && d < queue_of_.size() ? queue_of_[d] : kNone;
   }
 
+  std::shared_ptr<detail::CudaPool> pool_;
   std::size_t streams_per_device_ = 1;
   std::vector<DeviceQueues> queues_;      // per device of the plan
   std::vector<std::size_t> queue_of_;     // device index: its entry in queues_, or kNone
@@ -215,6 +211,7 @@ class CudaEngine final : public CopyEngine {
     STLOAD_EXPECT(
         device_count_ > 0, ErrorCode::Cuda,
         "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
+    pool_ = std::make_shared<detail::CudaPool>(device_count_);
     for (int d = 0; d < device_count_; ++d) read_queues_.push_back(std::make_unique<ReadQueue>());
   }
   CudaEngine(const CudaEngine&) = delete;
@@ -253,12 +250,12 @@ class CudaEngine final : public CopyEngine {
   }
 
   [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    return std::make_unique<PinnedBuffer>(bytes);
+    return std::make_unique<PinnedBuffer>(pool_, bytes);
   }
 
   [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
                                                    std::span<const Device> devices) override {
-    auto session = std::make_unique<CudaSession>();
+    auto session = std::make_unique<CudaSession>(pool_);
     session->create(devices, slots, streams);
     return session;
   }
@@ -292,6 +289,7 @@ class CudaEngine final : public CopyEngine {
   };
 
   int device_count_ = 0;
+  std::shared_ptr<detail::CudaPool> pool_;  // staging, streams and events kept between loads
   std::vector<std::unique_ptr<ReadQueue>> read_queues_;  // per device
 };
 
