@@ -141,8 +141,8 @@ class CudaSession final : public CopySession {
       queue_of_[static_cast<std::size_t>(device.index)] = queues_.size();
       queues_.push_back(DeviceQueues{device.index, {}, {}});
       DeviceQueues& queues = queues_.back();
-      const detail::DeviceGuard on(
-          device.index);  // streams and events belong to the current device
+      // Streams and events belong to the device current when they are made.
+      const detail::DeviceGuard on(device.index);
       for (std::size_t s = 0; s < streams_per_device_; ++s)
         queues.streams.push_back(pool_->take_stream(device.index));
       queues.events.reserve(slots);
