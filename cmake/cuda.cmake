@@ -23,3 +23,17 @@ if(STLOAD_CUDA)
 else()
   message(STATUS "stload: CUDA engine OFF (STLOAD_CUDA=OFF)")
 endif()
+
+# The simulated runtime of the cuda-sim tests needs the toolkit's headers only (not the compiler,
+# libcudart or a driver), so it builds also where STLOAD_CUDA is OFF, as in the sanitizer presets.
+set(STLOAD_CUDA_SIM_INCLUDE_DIR "")
+if(STLOAD_CUDA_SIM)
+  find_path(STLOAD_CUDA_SIM_HEADER cuda_runtime_api.h
+            HINTS ${CUDAToolkit_INCLUDE_DIRS} $ENV{CUDA_PATH}/include /usr/local/cuda/include)
+  if(STLOAD_CUDA_SIM_HEADER)
+    set(STLOAD_CUDA_SIM_INCLUDE_DIR ${STLOAD_CUDA_SIM_HEADER})
+    message(STATUS "stload: cuda-sim tests ON (headers in ${STLOAD_CUDA_SIM_HEADER})")
+  else()
+    message(STATUS "stload: no cuda_runtime_api.h found, cuda-sim tests OFF")
+  endif()
+endif()

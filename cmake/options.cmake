@@ -1,5 +1,6 @@
 # Build switches, one place. Defaults suit a developer machine; CI passes its own.
 option(STLOAD_CUDA "Build the CUDA engine when a CUDA toolkit is found" ON)
+option(STLOAD_CUDA_SIM "Build the cuda-sim tests (CUDA engine on a simulated runtime) when the CUDA headers are found" ON)
 option(STLOAD_BUILD_TESTS "Build the GoogleTest suites and register them with ctest" ON)
 option(STLOAD_BUILD_BENCH "Build the C++ benchmarks under bench/" ON)
 option(STLOAD_BUILD_FUZZ "Build libFuzzer targets (needs clang); replay mains are always built" OFF)

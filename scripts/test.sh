@@ -4,6 +4,8 @@
 #      scripts/test-python.sh when it exists;
 #   2. build/asan: every test again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc);
 #   3. build/tsan: the concurrent suites (ctest labels in $TSAN_LABELS) under ThreadSanitizer.
+# The cuda-sim suite (the CUDA engine on a simulated runtime, docs/cuda-sim.md) runs in all three:
+# it needs only the CUDA headers, so the sanitizer builds (STLOAD_CUDA=OFF) have it too.
 # Exits non-zero when anything fails. Sanitized builds use the CMakePresets.json presets.
 #
 # Environment:
@@ -21,7 +23,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build/ci}
 JOBS=${JOBS:-$(nproc)}
 SANITIZER_PASSES=${STLOAD_SANITIZER_PASSES:-1}
-TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine|tsan}
+TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine|tsan|cuda-sim}
 TSAN_TARGETS=${TSAN_TARGETS:-fuzz_load_replay}
 export BUILD_DIR
 
@@ -66,10 +68,11 @@ cmake --build build/asan -j "$JOBS"
 step "TSan: build/tsan, labels '$TSAN_LABELS'"
 cmake --preset tsan "${python[@]}" "${launcher[@]}" >/dev/null
 # Only what pass 3 runs: gtest suites are executables named after their labels (their tests are
-# discovered after the build); other labelled tests' executables are listed in TSAN_TARGETS.
+# discovered after the build); other labelled tests' executables are listed in TSAN_TARGETS. A
+# label's '-' is '_' in its executable's name (cuda-sim: cuda_sim).
 mapfile -t targets < <(
   ninja -C build/tsan -t targets all | sed -n 's/^\([A-Za-z0-9_]*\): phony$/\1/p' |
-    grep -E "^($TSAN_LABELS)" || true
+    grep -E "^(${TSAN_LABELS//-/_})" || true
 )
 targets+=($TSAN_TARGETS)
 if ((${#targets[@]} == 0)); then

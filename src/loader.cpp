@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "checkpoint_impl.hpp"
 #include "cpu/host_memory.hpp"
@@ -78,18 +79,53 @@ std::shared_ptr<LoadedModel::State> make_state(const Checkpoint& checkpoint, con
   return state;
 }
 
+// The options a load runs with: those left at 0 from the machine, for the devices it stages to.
+LoadOptions with_machine_defaults(const LoadOptions& options, const DeviceMap& map,
+                                  const CopyEngine& engine) {
+  std::size_t staged_devices = 0;
+  for (const Device& device : map.devices())
+    staged_devices += engine.host_addressable(device) ? 0 : 1;
+  const LoadShape shape = default_load_shape(std::thread::hardware_concurrency(), staged_devices);
+  LoadOptions resolved = options;
+  if (resolved.reader_threads == 0) resolved.reader_threads = shape.reader_threads;
+  if (resolved.chunk_bytes == 0) {
+    resolved.chunk_bytes =
+        resolved.staging_bytes == 0
+            ? shape.chunk_bytes
+            : std::max<std::uint64_t>(
+                  std::min(shape.chunk_bytes,
+                           resolved.staging_bytes / kArenaAlignment * kArenaAlignment),
+                  kArenaAlignment);
+  }
+  if (resolved.staging_bytes == 0) {
+    resolved.staging_bytes = shape.staging_bytes / shape.chunk_bytes * resolved.chunk_bytes;
+  }
+  return resolved;
+}
+
 }  // namespace
 
-LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
+LoadShape default_load_shape(unsigned cores, std::size_t devices) noexcept {
+  constexpr std::uint64_t kChunk = 64ULL << 20U;
+  constexpr std::uint64_t kStagingCap = 2ULL << 30U;
+  const std::size_t readers = std::clamp<std::size_t>(cores / 2, 2, 16);
+  const std::uint64_t slots = std::max<std::uint64_t>({4, 2 * readers, 2 * devices});
+  return LoadShape{readers, std::min(slots * kChunk, kStagingCap), kChunk};
+}
+
+LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
                  std::shared_ptr<CopyEngine> engine, LoadStats* stats) {
   const auto start = Clock::now();
   const std::uint64_t baseline_rss = detail::rss_anon_bytes();
-  detail::check_pipeline_options(options);
-  if (!engine) engine = make_engine(options.engine);
+  // Both sizes the caller's: a bad pair fails before an engine is even made.
+  if (given.staging_bytes != 0 && given.chunk_bytes != 0) detail::check_pipeline_options(given);
+  if (!engine) engine = make_engine(given.engine);
 
   PlanOptions plan_options;
-  plan_options.device_map = resolve_device_map(options, *engine);
+  plan_options.device_map = resolve_device_map(given, *engine);
   check_devices(plan_options.device_map, *engine);
+  const LoadOptions options = with_machine_defaults(given, plan_options.device_map, *engine);
+  detail::check_pipeline_options(options);
   plan_options.filter = options.filter;
   plan_options.chunk_bytes = options.chunk_bytes;
   if (plan_options.device_map.is_automatic()) {
@@ -117,6 +153,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& options,
     stats->chunks = plan.chunks.size();
     stats->plan_seconds = plan_seconds;
     stats->allocate_seconds = allocate_seconds;
+    stats->setup_seconds = figures.setup_seconds;
     stats->copy_seconds = figures.copy_seconds;
     stats->staging_bytes = figures.staging_bytes;
     stats->files_read_by_mmap = figures.files_read_by_mmap;

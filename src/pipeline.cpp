@@ -50,6 +50,8 @@ void pread_exact(const MappedFile& mapping, std::byte* out, std::uint64_t bytes,
 // pread's readahead is in charge. Partly cached files are not measured yet: the value is a choice.
 constexpr double kMmapWhenResident = 0.9;
 
+constexpr std::uint64_t kSlotAlignment = 4096;
+
 class Pipeline {
  public:
   Pipeline(const Checkpoint::Impl& checkpoint, const LoadPlan& plan,
@@ -83,14 +85,16 @@ class Pipeline {
     // is destroyed before the staging memory is freed.
     std::unique_ptr<Buffer> staging;
     std::unique_ptr<CopySession> session;
+    const auto setup_start = std::chrono::steady_clock::now();
     if (slots_ > 0) {
       staging = engine_.allocate_staging(slots_ * slot_bytes_);
       staging_ = staging->data();
       figures.staging_bytes = staging->size();
-      session = engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1));
+      session = engine_.begin(slots_, std::max<std::size_t>(options_.streams, 1), staged_devices());
       session_ = session.get();
     }
     const auto start = std::chrono::steady_clock::now();
+    figures.setup_seconds = std::chrono::duration<double>(start - setup_start).count();
     {
       std::vector<std::jthread> readers;
       readers.reserve(readers_);
@@ -134,6 +138,18 @@ class Pipeline {
     }
   }
 
+  // The devices staged chunks go to: the only ones the copy session may touch.
+  [[nodiscard]] std::vector<Device> staged_devices() const {
+    std::vector<Device> devices;
+    for (const Chunk& chunk : plan_.chunks) {
+      const Device device = arenas_[chunk.arena]->device();
+      if (!direct_[chunk.arena] &&
+          std::find(devices.begin(), devices.end(), device) == devices.end())
+        devices.push_back(device);
+    }
+    return devices;
+  }
+
   // Slots hold one chunk each; every reader owns the slots congruent to it, so slots never pass
   // between threads and a reader waits only on its own copies.
   void size_ring() {
@@ -144,7 +160,10 @@ class Pipeline {
     readers_ = std::clamp<std::size_t>(options_.reader_threads, 1,
                                        std::max<std::size_t>(plan_.chunks.size(), 1));
     if (largest == 0) return;  // every chunk goes straight into host-addressable arenas
-    slot_bytes_ = largest;
+    // Slots start on 4 KiB boundaries (the staging itself is page-aligned), so DMA engines and
+    // O_DIRECT reads can use them; a budget too small for that keeps unrounded slots.
+    slot_bytes_ = (largest + kSlotAlignment - 1) / kSlotAlignment * kSlotAlignment;
+    if (options_.staging_bytes < slot_bytes_) slot_bytes_ = largest;
     const std::uint64_t fit = options_.staging_bytes / slot_bytes_;
     STLOAD_EXPECT(fit >= 1, ErrorCode::InvalidArgument,
                   "staging budget of " + std::to_string(options_.staging_bytes) +
@@ -154,33 +173,47 @@ class Pipeline {
     slots_ = fit / readers_ * readers_;
   }
 
+  // A staged chunk counts as done, for progress, once its copy has completed: the slot's wait
+  // (before the slot is reused, or at the end) reports it, not the enqueue.
   void read_loop(std::size_t reader) noexcept {
-    std::vector<bool> used(slots_, false);
+    std::vector<const Chunk*> in_flight(slots_, nullptr);  // per slot: the chunk its copy carries
+    const auto complete = [&](std::size_t slot) {
+      STLOAD_NVTX_RANGE("wait slot");
+      session_->wait(slot);
+      const Chunk* done = in_flight[slot];
+      in_flight[slot] = nullptr;
+      report(*done);
+    };
     try {
       for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
         if (stop_.load(std::memory_order_relaxed)) break;
         const Chunk& chunk = plan_.chunks[c];
         if (direct_[chunk.arena]) {
           fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset, true);
-        } else {
-          const std::size_t slot = c % slots_;
-          if (used[slot]) {
-            STLOAD_NVTX_RANGE("wait slot");
-            session_->wait(slot);
-          }
-          std::byte* buffer = staging_ + slot * slot_bytes_;
-          fill(chunk, buffer, stream_staged_[chunk.arena]);
-          session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset,
-                               chunk.bytes);
-          used[slot] = true;
+          report(chunk);
+          continue;
         }
-        report(chunk);
+        const std::size_t slot = c % slots_;
+        if (in_flight[slot] != nullptr) {
+          complete(slot);
+          if (stop_.load(std::memory_order_relaxed)) break;  // cancelled or failed meanwhile
+        }
+        std::byte* buffer = staging_ + slot * slot_bytes_;
+        fill(chunk, buffer, stream_staged_[chunk.arena]);
+        session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset, chunk.bytes);
+        in_flight[slot] = &chunk;
+      }
+      // The rest in the order they were queued, so each file's progress still grows in order.
+      for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
+        const std::size_t slot = slots_ > 0 ? c % slots_ : 0;
+        if (slots_ > 0 && in_flight[slot] == &plan_.chunks[c]) complete(slot);
       }
     } catch (...) {
       fail(std::current_exception());
     }
+    // After a failure: drain whatever is still in flight before the staging can be freed.
     for (std::size_t slot = 0; slot < slots_; ++slot) {
-      if (!used[slot]) continue;
+      if (in_flight[slot] == nullptr) continue;
       try {
         session_->wait(slot);
       } catch (...) {

@@ -62,9 +62,30 @@ class ChunkBuilder {
       const Piece& pb = plan_.pieces[b.first_piece];
       return std::tie(pa.file, pa.file_offset) < std::tie(pb.file, pb.file_offset);
     });
+    interleave_arenas();
   }
 
  private:
+  // Takes one chunk of each arena in turn, each arena's chunks still in file order: with a
+  // contiguous or `auto` map, file order would send every early chunk to the first device and
+  // leave the other devices' links idle until it is done; in turn, the readers keep a copy in
+  // flight to every device. A one-arena plan keeps file order.
+  void interleave_arenas() {
+    std::vector<std::vector<Chunk>> by_arena;
+    for (const Chunk& chunk : plan_.chunks) {
+      if (by_arena.size() <= chunk.arena) by_arena.resize(chunk.arena + 1);
+      by_arena[chunk.arena].push_back(chunk);
+    }
+    if (by_arena.size() < 2) return;
+    std::vector<std::size_t> next(by_arena.size(), 0);
+    std::size_t placed = 0;
+    while (placed < plan_.chunks.size()) {
+      for (std::size_t a = 0; a < by_arena.size(); ++a) {
+        if (next[a] < by_arena[a].size()) plan_.chunks[placed++] = by_arena[a][next[a]++];
+      }
+    }
+  }
+
   void close(std::optional<OpenChunk>& open) {
     if (open) emit(*open);
     open.reset();

@@ -69,10 +69,11 @@ class CopyEngine {
   /// @brief Host memory the engine copies from fastest (pinned for CUDA). @throws Error OutOfMemory
   [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) = 0;
 
-  /// @brief Opens one load's session with `slots` copy trackers and `streams` queues (per device).
+  /// @brief Opens one load's session with `slots` copy trackers and `streams` queues per device,
+  /// for copies to `devices` only (the devices of the load's plan): no other device is touched.
   /// @throws Error (Cuda, OutOfMemory) when its streams or trackers cannot be made; nothing leaks
-  [[nodiscard]] virtual std::unique_ptr<CopySession> begin(std::size_t slots,
-                                                           std::size_t streams) = 0;
+  [[nodiscard]] virtual std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
+                                                           std::span<const Device> devices) = 0;
 
   /// @brief Copies arena bytes back to host memory (verification, digests, save).
   virtual void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) = 0;

@@ -34,7 +34,26 @@ enum class ReadMethod : std::uint8_t {
 };
 // Either way a file truncated while it loads is a clean Io error naming the file and offset.
 
-/// @brief Knobs of a load; the defaults are the measured best on the machines we have.
+/// @brief Readers, staging budget and chunk size for a machine: what a load uses for the options
+/// left at 0. With c cores (0: unknown, taken as 2) and d devices the load stages to (at least 1):
+///   reader_threads = clamp(c / 2, 2, 16)       half the cores read, the rest copy and serve
+///   chunk_bytes    = 64 MiB                     the best slot size measured (bench/RESULTS.md)
+///   slots          = max(4, 2 * readers, 2 * d) two copies in flight per reader and per link
+///   staging_bytes  = min(slots * chunk, 2 GiB)
+/// On the 2-core development VM: 2 readers, 4 slots of 64 MiB, the defaults measured best there.
+/// The 16-core figures are a formula, not yet a measurement.
+struct LoadShape {
+  std::size_t reader_threads = 0;
+  std::uint64_t staging_bytes = 0;
+  std::uint64_t chunk_bytes = 0;
+};
+
+/// @brief The shape above for `cores` cores and `devices` staged devices.
+[[nodiscard]] LoadShape default_load_shape(unsigned cores, std::size_t devices) noexcept;
+
+/// @brief Knobs of a load. The sizes and reader count left at 0 come from the machine
+/// (default_load_shape); set ones win. With only chunk_bytes set, staging is slots of that chunk;
+/// with only staging_bytes set, chunks are 64 MiB or the budget, whichever is smaller.
 struct LoadOptions {
   EngineKind engine = EngineKind::Auto;  ///< used when load() is given no engine
   DeviceMap device_map;                  ///< default: every tensor on cpu:0 (or cuda:0 when
@@ -42,12 +61,12 @@ struct LoadOptions {
   bool device_map_given = false;         ///< true: device_map applies even if default-constructed;
                                          ///< any map built otherwise applies regardless
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
-  std::uint64_t staging_bytes = 256ULL << 20U;   ///< host staging budget, all slots together;
-                                                 ///< at least chunk_bytes, in every mode
-  std::uint64_t chunk_bytes = 64ULL << 20U;      ///< one slot; the largest single copy
-  std::size_t reader_threads = 2;                ///< threads reading the files
-  std::size_t streams = 2;                       ///< copy queues per load (CUDA streams)
-  ReadMethod read_method = ReadMethod::Auto;     ///< how bytes leave the files
+  std::uint64_t staging_bytes = 0;  ///< host staging budget, all slots together; at least
+                                    ///< chunk_bytes, in every mode (0: from the machine)
+  std::uint64_t chunk_bytes = 0;    ///< one slot; the largest single copy (0: from the machine)
+  std::size_t reader_threads = 0;   ///< threads reading the files (0: from the machine)
+  std::size_t streams = 2;          ///< copy queues per load (CUDA streams)
+  ReadMethod read_method = ReadMethod::Auto;  ///< how bytes leave the files
   bool direct = true;  ///< write straight into host-addressable arenas, skipping staging
   /// @brief Called after each chunk from a reader thread (serialized); return false to cancel.
   std::function<bool(const Progress&)> progress;
@@ -55,15 +74,17 @@ struct LoadOptions {
 
 /// @brief What a load did.
 struct LoadStats {
-  std::string engine;                     ///< "cpu" or "cuda"
-  std::uint64_t tensors = 0;              ///< tensors loaded
-  std::uint64_t bytes = 0;                ///< tensor bytes loaded
-  std::uint64_t chunks = 0;               ///< chunks streamed
-  double plan_seconds = 0;                ///< planning
-  double allocate_seconds = 0;            ///< arenas and staging
-  double copy_seconds = 0;                ///< reading and copying, until the last copy completed
-  double total_seconds = 0;               ///< the whole load()
-  std::uint64_t peak_rss_anon_bytes = 0;  ///< peak anonymous RSS of the process during the load
+  std::string engine;           ///< "cpu" or "cuda"
+  std::uint64_t tensors = 0;    ///< tensors loaded
+  std::uint64_t bytes = 0;      ///< tensor bytes loaded
+  std::uint64_t chunks = 0;     ///< chunks streamed
+  double plan_seconds = 0;      ///< planning
+  double allocate_seconds = 0;  ///< arenas
+  double setup_seconds = 0;     ///< staging ring and copy queues (pinned memory, streams, events):
+                                ///< near 0 once the engine pools them, from its second load on
+  double copy_seconds = 0;      ///< reading and copying, until the last copy completed
+  double total_seconds = 0;     ///< the whole load()
+  std::uint64_t peak_rss_anon_bytes = 0;      ///< peak anonymous RSS of the process during the load
   std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
   std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
   std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping

@@ -167,8 +167,8 @@ class CpuEngine final : public CopyEngine {
     return std::make_unique<HostBuffer>(Device{}, bytes, true, "staging");
   }
 
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
-                                                   std::size_t streams) override {
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
+                                                   std::span<const Device> /*devices*/) override {
     return std::make_unique<CpuSession>(slots, streams);
   }
 

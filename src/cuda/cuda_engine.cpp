@@ -1,6 +1,8 @@
 // The CUDA engine: pinned (cudaHostAlloc) staging, one cudaMalloc arena per device, a small pool of
-// non-blocking streams per device, and one event per staging slot so the pipeline can recycle a
-// slot as soon as its host-to-device copy has finished. `cpu` devices in a mixed map get plain host
+// non-blocking streams per device of the load's plan, and per such device one event per staging
+// slot so the pipeline can recycle a slot as soon as its host-to-device copy has finished. Staging,
+// streams and events are pooled across loads (cuda_pool.hpp). Every call leaves the caller's
+// current device and last error as it found them. `cpu` devices in a mixed map get plain host
 // arenas, written directly by the readers.
 
 #include <cuda_runtime_api.h>
@@ -9,10 +11,13 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "cpu/host_memory.hpp"
 #include "cuda/cuda_check.hpp"
+#include "cuda/cuda_pool.hpp"
+#include "cuda/device_guard.hpp"
 #include "detail/nvtx.hpp"
 #include "stload/engine.hpp"
 
@@ -22,8 +27,10 @@ namespace detail {
 std::string cuda_unavailable_reason() {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
-  if (status != cudaSuccess)
+  if (status != cudaSuccess) {
+    clear_our_error();
     return std::string("no usable CUDA driver or device (") + cudaGetErrorString(status) + ")";
+  }
   if (count == 0) return "no CUDA device found";
   return "CUDA devices are present";
 }
@@ -36,8 +43,7 @@ bool cuda_compiled_in() noexcept {
 int cuda_device_count() noexcept {
   int count = 0;
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
-    static_cast<void>(
-        cudaGetLastError());  // clear the sticky-free error so later calls start clean
+    detail::clear_our_error();  // a machine without a GPU is no error of the caller's
     return 0;
   }
   return count;
@@ -49,7 +55,7 @@ class DeviceArena final : public Buffer {
  public:
   DeviceArena(Device device, std::uint64_t bytes) : device_(device), size_(bytes) {
     if (bytes == 0) return;
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    const detail::DeviceGuard on(device.index);
     STLOAD_CUDA_TRY_MSG(cudaMalloc(&data_, bytes),
                         "arena of " + std::to_string(bytes) + " bytes on " + device.to_string());
   }
@@ -57,7 +63,7 @@ class DeviceArena final : public Buffer {
   DeviceArena& operator=(const DeviceArena&) = delete;
   ~DeviceArena() override {
     if (data_ == nullptr) return;
-    STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(device_.index));
+    const detail::DeviceGuard on(device_.index, std::nothrow);
     STLOAD_CUDA_TRY_NOTHROW(cudaFree(data_));
   }
   [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
@@ -70,24 +76,26 @@ class DeviceArena final : public Buffer {
   void* data_ = nullptr;
 };
 
+// Pinned staging from the engine's pool: back to the pool when the load is done with it.
 class PinnedBuffer final : public Buffer {
  public:
-  explicit PinnedBuffer(std::uint64_t bytes) : size_(bytes) {
-    if (bytes == 0) return;
-    STLOAD_CUDA_TRY_MSG(cudaHostAlloc(&data_, bytes, cudaHostAllocPortable),
-                        "pinned staging of " + std::to_string(bytes) + " bytes");
+  PinnedBuffer(std::shared_ptr<detail::CudaPool> pool, std::uint64_t bytes)
+      : pool_(std::move(pool)), size_(bytes) {
+    if (bytes > 0) data_ = pool_->take_pinned(bytes, capacity_);
   }
   PinnedBuffer(const PinnedBuffer&) = delete;
   PinnedBuffer& operator=(const PinnedBuffer&) = delete;
   ~PinnedBuffer() override {
-    if (data_ != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaFreeHost(data_));
+    if (data_ != nullptr) pool_->give_pinned(data_, capacity_);
   }
   [[nodiscard]] std::byte* data() const noexcept override { return static_cast<std::byte*>(data_); }
   [[nodiscard]] std::uint64_t size() const noexcept override { return size_; }
   [[nodiscard]] Device device() const noexcept override { return Device{}; }
 
  private:
+  std::shared_ptr<detail::CudaPool> pool_;
   std::uint64_t size_;
+  std::uint64_t capacity_ = 0;
   void* data_ = nullptr;
 };
 
@@ -104,45 +112,42 @@ class HostArena final : public Buffer {
   detail::HostMemory memory_;
 };
 
-struct SlotEvent {
-  cudaEvent_t event = nullptr;
-  bool recorded = false;
-};
-
-// One load's streams (a pool per device) and one event per staging slot. create() is separate
-// from the constructor so that a failure halfway through is cleaned up by the destructor.
+// One load's streams (a small pool per device of its plan, no other device touched) and, per
+// device, one event per staging slot: an event may be recorded only on a stream of its own device,
+// and a slot may feed several devices in turn. Copies need no current device (a copy may go to a
+// stream of any device), so copy_async and wait leave it alone. create() is separate from the
+// constructor so that a failure halfway through is cleaned up by the destructor.
 class CudaSession final : public CopySession {
  public:
-  CudaSession() = default;
+  explicit CudaSession(std::shared_ptr<detail::CudaPool> pool) : pool_(std::move(pool)) {}
   CudaSession(const CudaSession&) = delete;
   CudaSession& operator=(const CudaSession&) = delete;
   ~CudaSession() override {
-    for (std::size_t d = 0; d < streams_.size(); ++d) {
-      STLOAD_CUDA_TRY_NOTHROW(cudaSetDevice(static_cast<int>(d)));
-      for (cudaStream_t stream : streams_[d]) {
+    for (DeviceQueues& queues : queues_) {
+      const detail::DeviceGuard on(queues.device, std::nothrow);
+      for (cudaStream_t stream : queues.streams)
         STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
-        STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(stream));
-      }
-    }
-    for (SlotEvent& slot : events_) {
-      if (slot.event != nullptr) STLOAD_CUDA_TRY_NOTHROW(cudaEventDestroy(slot.event));
+      pool_->give_back(queues.device, queues.streams, queues.events);  // drained: reusable
     }
   }
 
-  void create(int device_count, std::size_t slots, std::size_t streams) {
+  void create(std::span<const Device> devices, std::size_t slots, std::size_t streams) {
     streams_per_device_ = std::max<std::size_t>(streams, 1);
-    streams_.assign(static_cast<std::size_t>(device_count), {});
-    for (int d = 0; d < device_count; ++d) {
-      STLOAD_CUDA_TRY(cudaSetDevice(d));
-      for (std::size_t s = 0; s < streams_per_device_; ++s) {
-        cudaStream_t stream = nullptr;
-        STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
-        streams_[static_cast<std::size_t>(d)].push_back(stream);
-      }
-    }
-    events_.assign(slots, SlotEvent{});
-    for (SlotEvent& slot : events_) {
-      STLOAD_CUDA_TRY(cudaEventCreateWithFlags(&slot.event, cudaEventDisableTiming));
+    recorded_on_.assign(slots, kNone);
+    for (const Device& device : devices) {
+      if (device.kind != DeviceKind::Cuda || index_of(device.index) != kNone) continue;
+      if (static_cast<std::size_t>(device.index) >= queue_of_.size())
+        queue_of_.resize(static_cast<std::size_t>(device.index) + 1, kNone);
+      queue_of_[static_cast<std::size_t>(device.index)] = queues_.size();
+      queues_.push_back(DeviceQueues{device.index, {}, {}});
+      DeviceQueues& queues = queues_.back();
+      // Streams and events belong to the device current when they are made.
+      const detail::DeviceGuard on(device.index);
+      for (std::size_t s = 0; s < streams_per_device_; ++s)
+        queues.streams.push_back(pool_->take_stream(device.index));
+      queues.events.reserve(slots);
+      for (std::size_t e = 0; e < slots; ++e)
+        queues.events.push_back(pool_->take_event(device.index));
     }
   }
 
@@ -153,36 +158,51 @@ class CudaSession final : public CopySession {
                   ErrorCode::InvalidArgument,
                   "copy of " + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
                       " overruns an arena of " + std::to_string(arena.size()));
-    SlotEvent& event = events_.at(slot);
     const Device device = arena.device();
     if (device.kind == DeviceKind::Cpu) {
       std::memcpy(arena.data() + offset, source, bytes);
-      event.recorded = false;
+      recorded_on_.at(slot) = kNone;
       return;
     }
-    cudaStream_t stream =
-        streams_.at(static_cast<std::size_t>(device.index))[slot % streams_per_device_];
+    const std::size_t q = index_of(device.index);
+    STLOAD_EXPECT(q != kNone, ErrorCode::InvalidArgument,
+                  "copy to " + device.to_string() + ", which this load's plan does not name");
+    DeviceQueues& queues = queues_[q];
+    cudaStream_t stream = queues.streams[slot % streams_per_device_];
     const std::string where =
         "copy of " + std::to_string(bytes) + " bytes to " + device.to_string();
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), where);
     STLOAD_CUDA_TRY_MSG(
         cudaMemcpyAsync(arena.data() + offset, source, bytes, cudaMemcpyHostToDevice, stream),
         where);
-    STLOAD_CUDA_TRY_MSG(cudaEventRecord(event.event, stream), where);
-    event.recorded = true;
+    STLOAD_CUDA_TRY_MSG(cudaEventRecord(queues.events.at(slot), stream), where);
+    recorded_on_.at(slot) = q;
   }
 
   void wait(std::size_t slot) override {
-    SlotEvent& event = events_.at(slot);
-    if (!event.recorded) return;
-    STLOAD_CUDA_TRY(cudaEventSynchronize(event.event));
-    event.recorded = false;
+    const std::size_t q = recorded_on_.at(slot);
+    if (q == kNone) return;
+    STLOAD_CUDA_TRY(cudaEventSynchronize(queues_[q].events[slot]));
+    recorded_on_[slot] = kNone;
   }
 
  private:
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  struct DeviceQueues {
+    int device;
+    std::vector<cudaStream_t> streams;
+    std::vector<cudaEvent_t> events;  // one per slot
+  };
+
+  [[nodiscard]] std::size_t index_of(int device) const {
+    const auto d = static_cast<std::size_t>(device);
+    return device >= 0 && d < queue_of_.size() ? queue_of_[d] : kNone;
+  }
+
+  std::shared_ptr<detail::CudaPool> pool_;
   std::size_t streams_per_device_ = 1;
-  std::vector<std::vector<cudaStream_t>> streams_;
-  std::vector<SlotEvent> events_;
+  std::vector<DeviceQueues> queues_;      // per device of the plan
+  std::vector<std::size_t> queue_of_;     // device index: its entry in queues_, or kNone
+  std::vector<std::size_t> recorded_on_;  // per slot: the queues of its last copy, or kNone
 };
 
 class CudaEngine final : public CopyEngine {
@@ -191,6 +211,17 @@ class CudaEngine final : public CopyEngine {
     STLOAD_EXPECT(
         device_count_ > 0, ErrorCode::Cuda,
         "the CUDA engine was asked for, but there is " + detail::cuda_unavailable_reason());
+    pool_ = std::make_shared<detail::CudaPool>(device_count_);
+    for (int d = 0; d < device_count_; ++d) read_queues_.push_back(std::make_unique<ReadQueue>());
+  }
+  CudaEngine(const CudaEngine&) = delete;
+  CudaEngine& operator=(const CudaEngine&) = delete;
+  ~CudaEngine() override {
+    for (std::size_t d = 0; d < read_queues_.size(); ++d) {
+      if (read_queues_[d]->stream == nullptr) continue;
+      const detail::DeviceGuard on(static_cast<int>(d), std::nothrow);
+      STLOAD_CUDA_TRY_NOTHROW(cudaStreamDestroy(read_queues_[d]->stream));
+    }
   }
 
   [[nodiscard]] std::string name() const override { return "cuda"; }
@@ -205,7 +236,7 @@ class CudaEngine final : public CopyEngine {
     if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();
     std::size_t free_bytes = 0;
     std::size_t total_bytes = 0;
-    STLOAD_CUDA_TRY_MSG(cudaSetDevice(device.index), device.to_string());
+    const detail::DeviceGuard on(device.index);
     STLOAD_CUDA_TRY_MSG(cudaMemGetInfo(&free_bytes, &total_bytes), device.to_string());
     return free_bytes;
   }
@@ -219,13 +250,13 @@ class CudaEngine final : public CopyEngine {
   }
 
   [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    return std::make_unique<PinnedBuffer>(bytes);
+    return std::make_unique<PinnedBuffer>(pool_, bytes);
   }
 
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
-                                                   std::size_t streams) override {
-    auto session = std::make_unique<CudaSession>();
-    session->create(device_count_, slots, streams);
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
+                                                   std::span<const Device> devices) override {
+    auto session = std::make_unique<CudaSession>(pool_);
+    session->create(devices, slots, streams);
     return session;
   }
 
@@ -239,13 +270,27 @@ class CudaEngine final : public CopyEngine {
       std::memcpy(out.data(), arena.data() + offset, out.size());
       return;
     }
-    STLOAD_CUDA_TRY(cudaSetDevice(arena.device().index));
-    STLOAD_CUDA_TRY(
-        cudaMemcpy(out.data(), arena.data() + offset, out.size(), cudaMemcpyDeviceToHost));
+    ReadQueue& queue = *read_queues_.at(static_cast<std::size_t>(arena.device().index));
+    const std::lock_guard lock(queue.mutex);
+    const detail::DeviceGuard on(arena.device().index);
+    if (queue.stream == nullptr)
+      STLOAD_CUDA_TRY(cudaStreamCreateWithFlags(&queue.stream, cudaStreamNonBlocking));
+    STLOAD_CUDA_TRY(cudaMemcpyAsync(out.data(), arena.data() + offset, out.size(),
+                                    cudaMemcpyDeviceToHost, queue.stream));
+    STLOAD_CUDA_TRY(cudaStreamSynchronize(queue.stream));
   }
 
  private:
+  // read_back's queue on one device: a non-blocking stream of that device, made on first use
+  // (the legacy default stream would wait for, and hold up, the caller's own work there).
+  struct ReadQueue {
+    std::mutex mutex;
+    cudaStream_t stream = nullptr;
+  };
+
   int device_count_ = 0;
+  std::shared_ptr<detail::CudaPool> pool_;  // staging, streams and events kept between loads
+  std::vector<std::unique_ptr<ReadQueue>> read_queues_;  // per device
 };
 
 }  // namespace

@@ -63,10 +63,10 @@ class CountingEngine final : public CopyEngine {
     return std::make_unique<Counted>(inner_->allocate_staging(bytes), live_);
   }
 
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots,
-                                                   std::size_t streams) override {
+  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
+                                                   std::span<const Device> devices) override {
     inject(sessions_, faults_.session, "session", ErrorCode::OutOfMemory);
-    return std::make_unique<Session>(*this, inner_->begin(slots, streams));
+    return std::make_unique<Session>(*this, inner_->begin(slots, streams, devices));
   }
   void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
     inner_->read_back(unwrap(arena), offset, out);

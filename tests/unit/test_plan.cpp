@@ -65,7 +65,8 @@ class Plan : public ::testing::Test {
 };
 
 // Everything a plan promises, checked on any plan: aligned disjoint tensors inside their arenas;
-// chunks no larger than the chunk size, from one file, in file order; pieces sorted, disjoint and
+// chunks no larger than the chunk size, from one file, each arena's in file order (arenas take
+// turns: chunks_alternate_between_arenas_in_turn); pieces sorted, disjoint and
 // inside their chunk; and every byte of every planned tensor covered once, landing where the
 // tensor's arena offset says.
 void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) {
@@ -90,7 +91,7 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
   }
 
   std::map<const PlannedTensor*, std::uint64_t> covered;
-  std::tuple<std::size_t, std::uint64_t> previous{0, 0};
+  std::map<std::size_t, std::tuple<std::size_t, std::uint64_t>> previous;  // per arena
   std::uint64_t piece_total = 0;
   for (const Chunk& chunk : plan.chunks) {
     ASSERT_GT(chunk.piece_count, 0U);
@@ -98,8 +99,8 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
     EXPECT_LE(chunk.bytes, plan.chunk_bytes);
     const Piece* pieces = plan.pieces.data() + chunk.first_piece;
     const std::tuple<std::size_t, std::uint64_t> here{pieces[0].file, pieces[0].file_offset};
-    EXPECT_LE(previous, here) << "chunks out of file order";
-    previous = here;
+    EXPECT_LE(previous[chunk.arena], here) << "an arena's chunks are out of file order";
+    previous[chunk.arena] = here;
     for (std::size_t p = 0; p < chunk.piece_count; ++p) {
       const Piece& piece = pieces[p];
       piece_total += piece.bytes;
@@ -182,6 +183,20 @@ TEST_F(Plan, chunks_are_in_file_order_across_files_and_arenas) {
   const LoadPlan plan =
       make_plan(checkpoint, options(4096, DeviceMap::from_rules({{"x", kCpu0}, {"y", kCpu1}})));
   ASSERT_EQ(plan.arenas.size(), 2U);
+  expect_plan_invariants(plan, checkpoint);
+}
+
+// With a contiguous map the devices' chunks would otherwise come one device after the other,
+// leaving all links but one idle (issue 13, defect 6).
+TEST_F(Plan, chunks_alternate_between_arenas_in_turn) {
+  const Checkpoint checkpoint = open(u8_many("t", 9, 4096));
+  const LoadPlan plan =
+      make_plan(checkpoint,
+                options(4096, DeviceMap::from_rules({{"", kCpu0}, {"t6", kCpu1}, {"t7", kCpu1}})));
+  ASSERT_EQ(plan.chunks.size(), 9U);
+  std::vector<std::size_t> arenas;
+  for (const Chunk& chunk : plan.chunks) arenas.push_back(chunk.arena);
+  EXPECT_EQ(arenas, (std::vector<std::size_t>{0, 1, 0, 1, 0, 0, 0, 0, 0}));
   expect_plan_invariants(plan, checkpoint);
 }
 
