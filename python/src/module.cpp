@@ -97,10 +97,17 @@ class Model {
 class PyCheckpoint {
  public:
   // `path` is os.fsencode()'s bytes: a POSIX path is bytes, not necessarily UTF-8.
-  explicit PyCheckpoint(const nb::bytes& path) {
+  // `merge`: load a directory of unrelated files as one checkpoint (OpenOptions::merge).
+  PyCheckpoint(const nb::bytes& path, bool merge) {
     std::filesystem::path native(std::string(path.c_str(), path.size()));
     nb::gil_scoped_release release;
-    checkpoint_ = std::make_shared<Checkpoint>(Checkpoint::open(native));
+    checkpoint_ = std::make_shared<Checkpoint>(Checkpoint::open(native, OpenOptions{merge}));
+  }
+
+  // The choices open() made about which files to read (Checkpoint::notes()).
+  [[nodiscard]] std::vector<std::string> notes() const {
+    const auto notes = checkpoint_->notes();
+    return {notes.begin(), notes.end()};
   }
 
   // Raw bytes, as given (os.fsdecode() turns them back into the str the caller would use).
@@ -195,7 +202,8 @@ NB_MODULE(_stload, m) {
       .def("read", &Model::read, "name"_a);
 
   nb::class_<PyCheckpoint>(m, "_Checkpoint")
-      .def(nb::init<const nb::bytes&>(), "path"_a)
+      .def(nb::init<const nb::bytes&, bool>(), "path"_a, "merge"_a = false)
+      .def("notes", &PyCheckpoint::notes)
       .def("files", &PyCheckpoint::files)
       .def("tensors", &PyCheckpoint::tensors)
       .def("metadata", &PyCheckpoint::metadata)

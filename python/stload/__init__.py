@@ -25,6 +25,7 @@ from ._errors import (
 )
 from ._stload import __version__, cuda_compiled_in, cuda_device_count
 from ._api import iter_tensors, load_file
+from ._open import StloadNotice
 from ._safe_open import TensorSlice, safe_open
 from ._hub import resolve_repo
 
@@ -35,6 +36,7 @@ __all__ = [
     "safe_open",
     "resolve_repo",
     "TensorSlice",
+    "StloadNotice",
     "StloadError",
     "SafetensorError",
     "FormatError",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from . import _frameworks as fw
-from ._paths import fs_path
-from ._stload import _Checkpoint, _Model
+from ._open import open_checkpoint
+from ._stload import _Model
 
 
 def _export(model: _Model, framework: str) -> Tuple[list, list]:
@@ -24,6 +24,7 @@ def load_file(
     only: Union[None, str, Iterable[str]] = None,
     *,
     framework: Optional[str] = None,
+    merge: bool = False,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
@@ -39,6 +40,10 @@ def load_file(
             matching nothing raises :class:`stload.TensorNotFoundError`.
         framework: ``"pt"`` (torch tensors) or ``"np"`` (numpy arrays, host memory only).
             Default: torch when it is installed, numpy otherwise.
+        merge: a directory without an index whose files are not one shard set (say
+            ``model.safetensors`` and ``adapter_model.safetensors``) is refused unless this is
+            true; then they load as one checkpoint. Which files were chosen, and why, is warned
+            as :class:`stload.StloadNotice`.
 
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
@@ -49,7 +54,7 @@ def load_file(
         ValueError, FileNotFoundError, KeyError, OSError, MemoryError or RuntimeError).
     """
     framework = fw.resolve_framework(framework)
-    checkpoint = _Checkpoint(fs_path(filename))
+    checkpoint = open_checkpoint(filename, merge)
     model = checkpoint.load(
         fw.device_map_text(device, device_map), fw.only_list(only), False, None, framework == "np"
     )
@@ -64,6 +69,7 @@ def iter_tensors(
     only: Union[None, str, Iterable[str]] = None,
     *,
     framework: Optional[str] = None,
+    merge: bool = False,
 ) -> Iterator[Tuple[str, Any]]:
     """Yields ``(name, tensor)`` in file order, as vLLM / SGLang weight loaders consume them.
 
@@ -73,7 +79,7 @@ def iter_tensors(
     headers are read and validated when this is called, the data as iteration proceeds.
     """
     framework = fw.resolve_framework(framework)
-    checkpoint = _Checkpoint(fs_path(filename))
+    checkpoint = open_checkpoint(filename, merge)
     map_text = fw.device_map_text(device, device_map)
     selected = fw.only_list(only)
     files = len(checkpoint.files())

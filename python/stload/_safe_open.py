@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 from . import _frameworks as fw
 from . import _subbyte
 from ._errors import InvalidArgumentError, TensorNotFoundError
+from ._open import open_checkpoint
 from ._paths import display, fs_path
 from ._stload import _Checkpoint
 
@@ -30,6 +31,7 @@ class safe_open:  # noqa: N801 - the name safetensors users already write
             tensors with shape and dtype but no data, and reads no tensor data.
         backend: as the reference's (``"mmap"`` or ``"pread"``); accepted for code that passes
             it (transformers does) and ignored: stload chooses how to read each file itself.
+        merge: as for :func:`stload.load_file` (stload's own, keyword only).
     """
 
     def __init__(
@@ -38,6 +40,8 @@ class safe_open:  # noqa: N801 - the name safetensors users already write
         framework: Optional[str] = None,
         device: fw.DeviceLike = "cpu",
         backend: Optional[str] = None,
+        *,
+        merge: bool = False,
     ) -> None:
         self._framework = fw.resolve_framework(framework)
         self._device = fw.device_text(device)
@@ -53,7 +57,7 @@ class safe_open:  # noqa: N801 - the name safetensors users already write
             )
         raw = fs_path(filename)
         self._path = display(raw)
-        self._checkpoint: Optional[_Checkpoint] = _Checkpoint(raw)
+        self._checkpoint: Optional[_Checkpoint] = open_checkpoint(raw, merge)
         self._info: Dict[str, tuple] = {
             name: (dtype, shape) for name, dtype, shape, _ in self._checkpoint.tensors()
         }
