@@ -18,6 +18,12 @@
  * them); a non-zero unknown field, or a struct_size below sizeof(size_t), is
  * ::STLOAD_ERROR_INVALID_ARGUMENT. Callers without inline functions (FFI) zero the struct and set
  * struct_size themselves.
+ *
+ * Thread safety. Every function may be called from several threads at once. A handle passed as
+ * `const` (a checkpoint to stload_load() or stload_make_plan(), a model to its accessors, read
+ * and DLPack export, a plan to its accessors) may be used by several threads concurrently; only
+ * its `*_free` must not overlap any other use of that handle. stload_last_error() is per thread.
+ * A log callback may be called on any thread, several at once.
  */
 #ifndef STLOAD_STLOAD_H_
 #define STLOAD_STLOAD_H_
