@@ -45,9 +45,9 @@ int cmd_digest(Args args) {
   const std::string& path = parsed.positional().front();
   try {
     const LoadOptions options = load_options_from(parsed);
-    std::string note;
-    auto engine = make_engine(options.engine, &note);
-    if (!note.empty()) std::cerr << note << '\n';
+    // A CPU fallback is logged as a warning, which the default log handler prints on stderr as
+    // `stload: using the CPU engine: REASON`; printing the note here too would say it twice.
+    auto engine = make_engine(options.engine);
     const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     const LoadedModel model = load(checkpoint, options, engine);
     std::vector<std::byte> host;

@@ -86,9 +86,9 @@ int cmd_load(Args args) {
   const std::string& path = parsed.positional().front();
   try {
     LoadOptions options = load_options_from(parsed);
-    std::string note;
-    auto engine = make_engine(options.engine, &note);
-    if (!note.empty()) std::cerr << note << '\n';
+    // A CPU fallback is logged as a warning, which the default log handler prints on stderr as
+    // `stload: using the CPU engine: REASON`; printing the note here too would say it twice.
+    auto engine = make_engine(options.engine);
     const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     ProgressBar bar;
     options.progress = bar.callback();

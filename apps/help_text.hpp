@@ -59,6 +59,22 @@ inline constexpr const char* kDigestHelp =
     "can be compared with diff.\n"
     "\n" STLOAD_CLI_CHECKPOINT_HELP;
 
+inline constexpr const char* kPlanHelp =
+    "Plans a load as `stload load` would make it, for the devices --capacity states, which\n"
+    "need not be on this machine: no engine is made and no memory allocated. Prints each\n"
+    "device's tensors, tensor bytes, arena size (with 256-byte alignment) and capacity, the\n"
+    "chunk count, and for an 'auto' map the first and last tensor of each device (where the\n"
+    "model spilled to the next). A device whose share exceeds its capacity is an OutOfMemory\n"
+    "error naming it.\n"
+    "  --capacity DEV=SIZE[,...]   the devices and what each may hold, used as given, e.g.\n"
+    "                              cuda:0=80GiB,cuda:1=80GiB (units B KiB MiB GiB TiB, KB MB\n"
+    "                              GB TB; no unit: bytes); required\n"
+    "  --device-map MAP            as for load; 'auto' fills the --capacity devices in order\n"
+    "                              (default: everything on cuda:0)\n"
+    "  --chunk-mib N               largest single copy (default 64)\n"
+    "  --only P[,P...]             plan only these tensor names or dotted module prefixes\n"
+    "  --json                      one JSON object (devices, tensors, bytes, chunks, notes)\n";
+
 inline constexpr const char* kGenerateHelp =
     "presets:\n"
     "  tiny-llama   a few MiB Llama-shaped bf16 model (tests, quick demos)\n"

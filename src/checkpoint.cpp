@@ -8,6 +8,7 @@
 #include "checkpoint_impl.hpp"
 #include "detail/check.hpp"
 #include "detail/links.hpp"
+#include "detail/log.hpp"
 
 namespace stload {
 namespace {
@@ -117,6 +118,9 @@ Checkpoint Checkpoint::open(const fs::path& path, const OpenOptions& options) {
   for (const fs::path& file : choice.files) add_file(*impl, file);
   index_names(*impl);
   if (!choice.index.empty()) check_index_entries(*impl, choice.index, index);
+  // Info, not warning: each note is a documented rule applied (the choice transformers makes, a
+  // merge asked for), so a server's log hears of it without a warning at every start.
+  for (const std::string& note : impl->notes) detail::log(LogLevel::Info, note);
   return Checkpoint(std::move(impl));
 }
 

@@ -50,6 +50,11 @@ struct TensorRecord {
 
 /// @brief An opened, validated checkpoint. Opening reads headers only, never the data sections;
 /// the files stay mapped read-only for the loader until the Checkpoint is destroyed.
+///
+/// Thread safety: every const member may be called from any number of threads at once, and
+/// several threads may load() from one Checkpoint concurrently (it is never written after
+/// open()). Moving, assigning or destroying it must not overlap any other use of it; a
+/// LoadedModel does not need it once load() has returned.
 class Checkpoint {
  public:
   /// @brief Opens and validates every header of a checkpoint, with default OpenOptions.

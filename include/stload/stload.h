@@ -18,6 +18,12 @@
  * them); a non-zero unknown field, or a struct_size below sizeof(size_t), is
  * ::STLOAD_ERROR_INVALID_ARGUMENT. Callers without inline functions (FFI) zero the struct and set
  * struct_size themselves.
+ *
+ * Thread safety. Every function may be called from several threads at once. A handle passed as
+ * `const` (a checkpoint to stload_load() or stload_make_plan(), a model to its accessors, read
+ * and DLPack export, a plan to its accessors) may be used by several threads concurrently; only
+ * its `*_free` must not overlap any other use of that handle. stload_last_error() is per thread.
+ * A log callback may be called on any thread, several at once.
  */
 #ifndef STLOAD_STLOAD_H_
 #define STLOAD_STLOAD_H_
@@ -95,11 +101,52 @@ typedef enum stload_engine {
   STLOAD_ENGINE_CUDA = 2,  ///< the CUDA engine; fails when unavailable
 } stload_engine;
 
+/** @brief How much a log message matters; values mirror stload::LogLevel (C++), in order. */
+typedef enum stload_log_level {
+  STLOAD_LOG_DEBUG = 0,    ///< detail for whoever debugs stload itself
+  STLOAD_LOG_INFO = 1,     ///< a documented choice made (which files a directory loads)
+  STLOAD_LOG_WARNING = 2,  ///< the caller may not get what they expected (a CPU fallback)
+  STLOAD_LOG_ERROR = 3,    ///< a failure no status reports
+} stload_log_level;
+
+/**
+ * @brief Receives a log message: its ::stload_log_level, one NUL-terminated line (valid only
+ * during the call) and the `user` pointer given to stload_set_log_callback().
+ */
+typedef void (*stload_log_callback)(int level, const char* message, void* user);
+
 /** @brief A device such as `cuda:1`. A value inside stload_tensor: frozen, never grows. */
 typedef struct stload_device {
   stload_device_kind kind;  ///< host or GPU
   int32_t index;            ///< ordinal within the kind
 } stload_device;
+
+/** @brief A plan made for stated device capacities (stload_make_plan()), no hardware touched. */
+typedef struct stload_plan stload_plan;
+
+/** @brief Options of stload_make_plan(). Initialize with stload_plan_options_init(). */
+typedef struct stload_plan_options {
+  size_t struct_size;  ///< sizeof(stload_plan_options) as the caller compiled it (init sets it)
+  /** @brief As stload_load_options.device_map; NULL for everything on cuda:0. "auto" without
+   * devices of its own fills `devices` in order (cpu before cuda, by index). */
+  const char* device_map;
+  const stload_device* devices;    ///< the devices the plan may use (`device_count` of them)
+  const uint64_t* capacity_bytes;  ///< bytes each of `devices` may hold, used as given
+  size_t device_count;             ///< entries of `devices` and `capacity_bytes`
+  uint64_t chunk_bytes;            ///< largest single copy; 0 keeps the library default
+} stload_plan_options;
+
+/** @brief One device of a plan. Initialize with stload_plan_device_init() before the call. */
+typedef struct stload_plan_device {
+  size_t struct_size;       ///< sizeof(stload_plan_device) as the caller compiled it (init sets it)
+  stload_device device;     ///< the device
+  uint64_t capacity_bytes;  ///< its stated capacity
+  uint64_t arena_bytes;     ///< its arena: tensors and alignment padding
+  uint64_t tensor_bytes;    ///< bytes of its tensors
+  uint64_t tensors;         ///< how many tensors it holds
+  const char* first_tensor;  ///< its first tensor in file order; lives as long as the plan
+  const char* last_tensor;   ///< its last (for "auto" maps: where it spilled to the next device)
+} stload_plan_device;
 
 /** @brief An opened, validated checkpoint (headers read, data not). */
 typedef struct stload_checkpoint stload_checkpoint;
@@ -172,6 +219,21 @@ const char* stload_status_name(stload_status status);
 const char* stload_dtype_name(stload_dtype dtype);
 
 /**
+ * @brief Sends the library's log messages to `callback` (with `user`), or, for NULL, back to the
+ * default: `stload: MESSAGE` lines on stderr. Thread-safe: the callback may run on several
+ * threads at once (loads use reader threads); once this returns, the previous callback is not
+ * running and is never called again, so its `user` data may be freed.
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT when called from inside a log callback
+ */
+stload_status stload_set_log_callback(stload_log_callback callback, void* user);
+
+/**
+ * @brief Delivers log messages at `level` and above (default ::STLOAD_LOG_WARNING). Thread-safe.
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for a value outside ::stload_log_level
+ */
+stload_status stload_set_log_level(int level);
+
+/**
  * @brief Opens and validates every header of a checkpoint.
  * @param path a .safetensors file, a directory of them, or a `*.index.json`
  * @param[out] out the checkpoint; free with stload_checkpoint_free()
@@ -222,6 +284,50 @@ static inline void stload_tensor_init(stload_tensor* tensor) {
   memset(tensor, 0, sizeof *tensor);
   tensor->struct_size = sizeof *tensor;
 }
+
+/** @brief Fills `options` with the defaults (all zero) and sets its struct_size. */
+static inline void stload_plan_options_init(stload_plan_options* options) {
+  memset(options, 0, sizeof *options);
+  options->struct_size = sizeof *options;
+}
+
+/** @brief Readies `device` for stload_plan_device_at(): zeroes it and sets its struct_size. */
+static inline void stload_plan_device_init(stload_plan_device* device) {
+  memset(device, 0, sizeof *device);
+  device->struct_size = sizeof *device;
+}
+
+/**
+ * @brief Plans a load onto devices of stated capacities (which need not be present: no engine
+ * is made, no memory allocated), as stload::plan_for_devices does.
+ * @param checkpoint an opened checkpoint
+ * @param options the device map and the devices' capacities (required)
+ * @param[out] out the plan; free with stload_plan_free()
+ * @return ::STLOAD_ERROR_OUT_OF_MEMORY naming the device when a device's share exceeds its
+ *         capacity (or, for "auto", naming the tensor that fits nowhere);
+ *         ::STLOAD_ERROR_INVALID_ARGUMENT for a device the map needs and `devices` lacks
+ */
+stload_status stload_make_plan(const stload_checkpoint* checkpoint,
+                               const stload_plan_options* options, stload_plan** out);
+
+/** @brief Releases a plan (NULL is accepted). */
+void stload_plan_free(stload_plan* plan);
+
+/** @brief Devices the plan uses, i.e. arenas (0 for NULL). */
+size_t stload_plan_device_count(const stload_plan* plan);
+
+/** @brief Chunks the load would stream (0 for NULL). */
+uint64_t stload_plan_chunk_count(const stload_plan* plan);
+
+/** @brief Tensor bytes the plan loads (0 for NULL). */
+uint64_t stload_plan_tensor_bytes(const stload_plan* plan);
+
+/**
+ * @brief Describes the plan's device `index` (arena order).
+ * @param[out] out initialized by stload_plan_device_init(); its strings live as long as the plan
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for an index out of range
+ */
+stload_status stload_plan_device_at(const stload_plan* plan, size_t index, stload_plan_device* out);
 
 /**
  * @brief Loads a checkpoint onto the devices the options name.

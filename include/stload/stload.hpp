@@ -4,6 +4,7 @@
 
 #include "stload/checkpoint.hpp"
 #include "stload/cuda_info.hpp"
+#include "stload/device_plan.hpp"
 #include "stload/dtype.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
@@ -11,6 +12,7 @@
 #include "stload/header.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
+#include "stload/log.hpp"
 #include "stload/placement.hpp"
 #include "stload/plan.hpp"
 #include "stload/save.hpp"

@@ -31,6 +31,12 @@ struct TensorView {
 
 /// @brief Owns the arenas of one load. Copies share ownership: memory is freed when the last copy
 /// (or the last DLPack tensor exported from it) goes away.
+///
+/// Thread safety: the const members (tensors(), find(), at(), read()) may be called from any
+/// number of threads at once, on one object or on copies. Copies may be made, and destroyed, on
+/// different threads concurrently (the ownership count is atomic, as std::shared_ptr's is);
+/// assigning to one LoadedModel object while another thread uses that same object is a race.
+/// Writes into the tensors' memory are the caller's to order against other readers.
 class LoadedModel {
  public:
   LoadedModel() = default;

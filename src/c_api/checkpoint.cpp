@@ -14,10 +14,6 @@
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
 
-struct stload_checkpoint {
-  stload::Checkpoint checkpoint;
-};
-
 namespace stload::c_api {
 namespace {
 

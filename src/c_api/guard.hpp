@@ -7,11 +7,15 @@
 #include <new>
 #include <string>
 
+#include "stload/checkpoint.hpp"
 #include "stload/error.hpp"
 #include "stload/stload.h"
 #include "stload/tensor_map.hpp"
 
-struct stload_checkpoint;
+// The handles, here so that every C API source reaches their insides.
+struct stload_checkpoint {
+  stload::Checkpoint checkpoint;
+};
 struct stload_model {
   stload::LoadedModel model;
 };
