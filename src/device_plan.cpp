@@ -2,8 +2,10 @@
 
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include "detail/check.hpp"
+#include "stload/loader.hpp"
 
 namespace stload {
 namespace {
@@ -49,7 +51,13 @@ DevicePlan plan_for_devices(const Checkpoint& checkpoint, const DevicePlanOption
   PlanOptions plan_options;
   plan_options.device_map = resolve(options);
   plan_options.filter = options.filter;
-  plan_options.chunk_bytes = options.chunk_bytes;
+  // 0 (what LoadOptions leaves for "from the machine", as the CLI's --chunk-mib default does):
+  // the chunk size a load on this machine would use, so the plan matches the load.
+  plan_options.chunk_bytes =
+      options.chunk_bytes != 0
+          ? options.chunk_bytes
+          : default_load_shape(std::thread::hardware_concurrency(), options.capacity.size())
+                .chunk_bytes;
   // Before planning: a device without a capacity is the caller's mistake, not a full device.
   for (const Device& device : plan_options.device_map.devices())
     plan_options.available_memory[device] = capacity_of(options, device);
