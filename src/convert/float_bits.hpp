@@ -14,6 +14,7 @@
 // IEEE-like (infinities and NaNs). Both are only ever sources: nothing is converted to 8 bits.
 
 #include <cstdint>
+#include <cstring>
 
 #if defined(__CUDACC__)
 #define STLOAD_HOST_DEVICE __host__ __device__
@@ -167,9 +168,34 @@ STLOAD_HOST_DEVICE constexpr std::uint32_t bf16_to_f32(std::uint16_t bits) {
 
 /// F32 -> BF16 without the trip through a double: round-to-nearest-even on the bits, which also
 /// overflows to infinity and rounds subnormals right (both formats share the exponent range).
+/// Both results are computed and one selected, so loops over it vectorize.
 STLOAD_HOST_DEVICE constexpr std::uint16_t f32_to_bf16(std::uint32_t bits) {
-  if ((bits & 0x7FFFFFFFU) > 0x7F800000U) return static_cast<std::uint16_t>((bits >> 16U) | 0x40U);
-  return static_cast<std::uint16_t>((bits + 0x7FFFU + ((bits >> 16U) & 1U)) >> 16U);
+  const std::uint32_t rounded = (bits + 0x7FFFU + ((bits >> 16U) & 1U)) >> 16U;
+  const std::uint32_t quiet_nan = (bits >> 16U) | 0x40U;
+  return static_cast<std::uint16_t>((bits & 0x7FFFFFFFU) > 0x7F800000U ? quiet_nan : rounded);
+}
+
+/// F16 -> F32 without the trip through a double: the exponent rebiased on the bits; subnormals
+/// (exponent 0) normalized by one exact float subtraction; infinities and NaNs (exponent 31) get
+/// the top exponent, a NaN made quiet. Selects instead of branches, so loops over it vectorize.
+STLOAD_HOST_DEVICE inline std::uint32_t f16_to_f32(std::uint16_t half) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(half & 0x8000U) << 16U;
+  const std::uint32_t shifted = static_cast<std::uint32_t>(half & 0x7FFFU) << 13U;
+  const std::uint32_t exponent = shifted & 0x0F800000U;
+  const std::uint32_t rebiased = shifted + ((127U - 15U) << 23U);
+  // Top exponent: move it to 255, and quiet a NaN.
+  const std::uint32_t special =
+      (rebiased + ((128U - 16U) << 23U)) | ((shifted & 0x007FE000U) != 0 ? 0x00400000U : 0U);
+  // Exponent 0: m * 2^-24 is (2^-14 + m * 2^-24) - 2^-14, both exact in a float.
+  const float magic = 6.103515625e-05F;  // 2^-14, bits 0x38800000
+  std::uint32_t subnormal_bits = rebiased + (1U << 23U);
+  float subnormal = 0;
+  std::memcpy(&subnormal, &subnormal_bits, 4);
+  subnormal -= magic;
+  std::memcpy(&subnormal_bits, &subnormal, 4);
+  const std::uint32_t magnitude =
+      exponent == 0x0F800000U ? special : (exponent == 0 ? subnormal_bits : rebiased);
+  return sign | magnitude;
 }
 
 }  // namespace stload::convert

@@ -68,6 +68,14 @@ TEST(FloatConvert, every_f16_widens_to_f32_and_f64_as_the_compiler_does) {
   }
 }
 
+TEST(FloatConvert, every_f16_widens_on_the_bits_as_through_a_double) {
+  for (std::uint32_t h = 0; h <= 0xFFFF; ++h) {
+    const auto half = static_cast<std::uint16_t>(h);
+    ASSERT_EQ(f16_to_f32(half), double_to_f32(f16_to_double(half))) << std::hex << h;
+    ASSERT_EQ(f32_to_bf16(f16_to_f32(half)), double_to_bf16(f16_to_double(half))) << std::hex << h;
+  }
+}
+
 TEST(FloatConvert, f32_rounds_to_f16_as_the_compiler_does_at_every_boundary) {
   // Every sign and exponent and the mantissa's top 10 bits, with the 13 dropped bits at each
   // boundary: 2^19 x 6 inputs, every tie among them.
