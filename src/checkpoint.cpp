@@ -113,6 +113,7 @@ Checkpoint Checkpoint::open(const fs::path& path, const OpenOptions& options) {
   if (!choice.index.empty()) {
     index = detail::read_shard_index(choice.index);
     choice.files = index.shards;
+    impl->index_metadata = std::move(index.metadata);
     note_left_out(*impl, path, choice.beside_index, index);
   }
   for (const fs::path& file : choice.files) add_file(*impl, file);
@@ -153,6 +154,10 @@ const TensorRecord& Checkpoint::at(std::string_view name) const {
 
 const std::map<std::string, std::string>& Checkpoint::metadata() const noexcept {
   return impl_->files.front().metadata;
+}
+
+const std::map<std::string, std::string>& Checkpoint::index_metadata() const noexcept {
+  return impl_->index_metadata;
 }
 
 std::span<const std::string> Checkpoint::notes() const noexcept {

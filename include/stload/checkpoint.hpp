@@ -100,6 +100,10 @@ class Checkpoint {
   [[nodiscard]] std::uint64_t total_bytes() const noexcept;
   /// @brief The first file's __metadata__ (the one a single-file checkpoint has).
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept;
+  /// @brief The scalar members of a sharded checkpoint's `*.index.json` "metadata" object (e.g.
+  /// `total_size`), each as its JSON text with strings decoded (`"1234"` for a number, `abc` for
+  /// the string "abc", `true`, `null`); nested values are left out. Empty without an index.
+  [[nodiscard]] const std::map<std::string, std::string>& index_metadata() const noexcept;
   /// @brief Choices open() made that the caller should hear about, one sentence each: a single
   /// file preferred over an index beside it, files an index leaves out, a shard set merged
   /// without an index, a merge asked for. Empty when the path left nothing to choose.
