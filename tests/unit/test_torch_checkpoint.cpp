@@ -218,5 +218,51 @@ TEST(TorchCheckpoint, zip64_archive_is_read) {
   EXPECT_EQ(c.at("w").offset, zip.data_offsets[2]);
 }
 
+std::string one_tensor_archive(const std::string& name, const std::string& data) {
+  PickleWriter w;
+  w.proto(2).op('}').str(name);
+  w.tensor_v2("FloatStorage", "0", data.size() / 4, 0, {data.size() / 4}, {1}).op('s').stop();
+  return write_torch_zip(w.data(), {{"0", data}}).bytes;
+}
+
+TEST(TorchCheckpoint, directory_without_safetensors_loads_its_pytorch_model_bin_with_a_note) {
+  TempDir dir;
+  write(dir, "pytorch_model.bin", one_tensor_archive("w", floats({1, 2})));
+  write(dir, "config.json", "{}");
+  const Checkpoint c = Checkpoint::open(dir.path());
+  ASSERT_EQ(c.tensors().size(), 1U);
+  EXPECT_EQ(load(c, cpu()).at("w").bytes, 8U);
+  ASSERT_EQ(c.notes().size(), 1U);
+  EXPECT_NE(c.notes()[0].find("loading pytorch_model.bin"), std::string::npos) << c.notes()[0];
+}
+
+TEST(TorchCheckpoint, sharded_pytorch_model_bin_index_loads_every_shard) {
+  TempDir dir;
+  write(dir, "pytorch_model-00001-of-00002.bin", one_tensor_archive("a", floats({1, 2})));
+  write(dir, "pytorch_model-00002-of-00002.bin", one_tensor_archive("b", floats({3})));
+  write(
+      dir, "pytorch_model.bin.index.json",
+      R"({"metadata": {"total_size": 12}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin",)"
+      R"( "b": "pytorch_model-00002-of-00002.bin"}})");
+  for (const auto& path : {dir.path(), dir.path() / "pytorch_model.bin.index.json"}) {
+    const Checkpoint c = Checkpoint::open(path);
+    ASSERT_EQ(c.files().size(), 2U);
+    const LoadedModel model = load(c, cpu());
+    EXPECT_EQ(loaded_bytes(model, "a"), floats({1, 2}));
+    EXPECT_EQ(loaded_bytes(model, "b"), floats({3}));
+  }
+}
+
+TEST(TorchCheckpoint, safetensors_beside_a_pytorch_model_bin_win_as_in_transformers) {
+  TempDir dir;
+  write(dir, "pytorch_model.bin", "not even a zip: never opened");
+  const std::string header = R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  std::string st(8, '\0');
+  testing::patch_le(st, 0, header.size(), 8);
+  write(dir, "model.safetensors", st + header + floats({5}));
+  const Checkpoint c = Checkpoint::open(dir.path());
+  EXPECT_EQ(c.files().front().path.filename(), "model.safetensors");
+}
+
 }  // namespace
 }  // namespace stload
