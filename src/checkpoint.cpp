@@ -17,8 +17,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Reads just the header with pread, readahead off, so opening never pulls data pages into memory.
-// A PyTorch zip checkpoint (recognised by its first bytes, whatever its extension) is read
-// through the mapping instead: its directory and data.pkl, never its storages.
+// A PyTorch zip checkpoint (recognised by its first bytes, whatever its extension) is read the
+// same way: its directory, local headers and data.pkl, never its storages.
 Header read_header(const detail::MappedFile& file, std::vector<std::string>& notes) {
   const std::uint64_t size = file.size();
   try {
@@ -28,7 +28,8 @@ Header read_header(const detail::MappedFile& file, std::vector<std::string>& not
     file.read_at(prefix.data(), have, 0);
     switch (detail::pt::sniff(std::span(prefix).first(have))) {
       case detail::pt::FileKind::TorchZip: {
-        detail::pt::TorchCheckpoint torch = detail::pt::read_torch_checkpoint(file.bytes());
+        detail::pt::TorchCheckpoint torch =
+            detail::pt::read_torch_checkpoint(detail::pt::ArchiveBytes(file));
         for (const std::string& note : torch.notes)
           notes.push_back(file.path().string() + ": " + note);
         return std::move(torch.header);

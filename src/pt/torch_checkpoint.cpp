@@ -136,7 +136,7 @@ void refuse_legacy() {
               "weights_only=True), new_path)) or convert it to safetensors");
 }
 
-TorchCheckpoint read_torch_checkpoint(std::span<const std::byte> archive) {
+TorchCheckpoint read_torch_checkpoint(const ArchiveBytes& archive) {
   const ZipDirectory zip = read_zip_directory(archive);
   // torch.save names every entry <archive>/...: find <archive>/data.pkl at the top.
   const ZipEntry* pickle_entry = nullptr;
@@ -154,7 +154,7 @@ TorchCheckpoint read_torch_checkpoint(std::span<const std::byte> archive) {
   const std::string prefix = pickle_entry->name.substr(0, pickle_entry->name.size() - 8);
 
   if (const ZipEntry* order = zip.find(prefix + "byteorder")) {
-    const auto b = stored_bytes(archive, *order);
+    const std::vector<std::byte> b = stored_bytes(archive, *order, 16);
     const std::string_view text(reinterpret_cast<const char*>(b.data()), b.size());
     STLOAD_EXPECT(text != "big", ErrorCode::InvalidHeader,
                   "a big-endian PyTorch checkpoint (byteorder 'big'), which stload does not "
@@ -194,7 +194,8 @@ TorchCheckpoint read_torch_checkpoint(std::span<const std::byte> archive) {
                       "): strided tensors await the strided copy of plan v2; save it with "
                       ".contiguous() for now");
     const ZipEntry& entry = zip.at(prefix + "data/" + s.key);
-    const std::span<const std::byte> storage = stored_bytes(archive, entry);
+    check_stored(entry);
+    const std::uint64_t storage_size = entry.size;
     const std::uint64_t element = bit_size(t.dtype) / 8;  // every torch dtype is whole bytes
     std::uint64_t elements = 1;
     for (const std::uint64_t d : t.shape)
@@ -203,12 +204,12 @@ TorchCheckpoint read_torch_checkpoint(std::span<const std::byte> archive) {
     std::uint64_t begin = 0;
     std::uint64_t bytes = 0;
     STLOAD_EXPECT(mul(t.storage_offset, element, begin) && mul(elements, element, bytes) &&
-                      begin <= storage.size() && bytes <= storage.size() - begin,
+                      begin <= storage_size && bytes <= storage_size - begin,
                   ErrorCode::InvalidOffset,
                   what + " (" + std::string(to_string(t.dtype)) + " " + dims(t.shape) +
                       " at element " + std::to_string(t.storage_offset) +
                       ") needs more bytes than its storage entry '" + entry.name + "' holds (" +
-                      std::to_string(storage.size()) + ")");
+                      std::to_string(storage_size) + ")");
     TensorInfo info;
     info.name = name;
     info.dtype = t.dtype;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "pt/zip_directory.hpp"
 #include "stload/header.hpp"
 
 namespace stload::detail::pt {
@@ -36,7 +37,7 @@ struct TorchCheckpoint {
 /// stload::Error (InvalidHeader for a malformed or refused archive or pickle, InvalidOffset for
 /// a tensor outside its storage) with a message naming the entry or tensor; the caller adds the
 /// path.
-[[nodiscard]] TorchCheckpoint read_torch_checkpoint(std::span<const std::byte> archive);
+[[nodiscard]] TorchCheckpoint read_torch_checkpoint(const ArchiveBytes& archive);
 
 /// The error for a pre-1.6 checkpoint: what it is and what to do.
 [[noreturn]] void refuse_legacy();

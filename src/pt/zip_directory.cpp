@@ -1,8 +1,10 @@
 #include "pt/zip_directory.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_set>
 
+#include "cpu/mapped_file.hpp"
 #include "detail/check.hpp"
 
 namespace stload::detail::pt {
@@ -21,6 +23,8 @@ constexpr std::size_t kZip64LocatorSize = 20;
 constexpr std::size_t kMaxComment = 0xFFFF;
 // More entries than any checkpoint has (one per storage); bounds the work a forged count asks for.
 constexpr std::uint64_t kMaxEntries = 1'000'000;
+// A central directory of kMaxEntries entries with long names; bounds what a forged size allocates.
+constexpr std::uint64_t kMaxDirectoryBytes = 256ULL << 20;
 
 [[noreturn]] void fail(const std::string& what) {
   STLOAD_FAIL(ErrorCode::InvalidHeader, "zip archive: " + what);
@@ -35,11 +39,10 @@ std::uint64_t le(std::span<const std::byte> bytes, std::uint64_t at, std::size_t
 }
 
 // `need` bytes at `at` fit in the archive.
-void need(std::span<const std::byte> archive, std::uint64_t at, std::uint64_t need,
-          const std::string& what) {
-  if (at > archive.size() || need > archive.size() - at) {
+void need(std::uint64_t size, std::uint64_t at, std::uint64_t need, const std::string& what) {
+  if (at > size || need > size - at) {
     fail(what + " at offset " + std::to_string(at) + " (" + std::to_string(need) +
-         " bytes) runs past the end of the archive (" + std::to_string(archive.size()) + " bytes)");
+         " bytes) runs past the end of the archive (" + std::to_string(size) + " bytes)");
   }
 }
 
@@ -50,25 +53,31 @@ struct End {
   std::uint64_t end_offset = 0;  // where the first end record (zip64 or not) starts
 };
 
-std::uint64_t find_end_record(std::span<const std::byte> archive) {
-  if (archive.size() < kEndSize) fail("too short to hold an end-of-central-directory record");
-  const std::uint64_t last = archive.size() - kEndSize;
-  const std::uint64_t first = last > kMaxComment ? last - kMaxComment : 0;
+// The end record is in the last 22 + 65535 bytes (its comment is at most 65535 long).
+std::uint64_t find_end_record(std::span<const std::byte> tail, std::uint64_t tail_at,
+                              std::uint64_t size) {
+  if (tail.size() < kEndSize) fail("too short to hold an end-of-central-directory record");
   // Backwards: the record is the last one; a signature inside the comment would be a forgery
-  // that the comment length check below catches.
-  for (std::uint64_t at = last + 1; at-- > first;) {
-    if (le(archive, at, 4) == kEndSig && at + kEndSize + le(archive, at + 20, 2) == archive.size())
+  // that the comment length check catches.
+  for (std::uint64_t at = tail.size() - kEndSize + 1; at-- > 0;) {
+    if (le(tail, at, 4) == kEndSig && tail_at + at + kEndSize + le(tail, at + 20, 2) == size)
       return at;
   }
   fail("no end-of-central-directory record (not a zip archive, or truncated)");
 }
 
-End read_end(std::span<const std::byte> archive) {
-  const std::uint64_t at = find_end_record(archive);
-  const std::uint64_t disk = le(archive, at + 4, 2);
-  const std::uint64_t directory_disk = le(archive, at + 6, 2);
-  const std::uint64_t disk_entries = le(archive, at + 8, 2);
-  End end{le(archive, at + 10, 2), le(archive, at + 12, 4), le(archive, at + 16, 4), at};
+End read_end(const ArchiveBytes& archive) {
+  const std::uint64_t size = archive.size();
+  const std::uint64_t want =
+      std::min<std::uint64_t>(size, kEndSize + kMaxComment + kZip64LocatorSize);
+  const std::uint64_t tail_at = size - want;
+  const std::vector<std::byte> tail_bytes = archive.read(tail_at, want, "end of the archive");
+  const std::span<const std::byte> tail(tail_bytes);
+  const std::uint64_t at = find_end_record(tail, tail_at, size);
+  const std::uint64_t disk = le(tail, at + 4, 2);
+  const std::uint64_t directory_disk = le(tail, at + 6, 2);
+  const std::uint64_t disk_entries = le(tail, at + 8, 2);
+  End end{le(tail, at + 10, 2), le(tail, at + 12, 4), le(tail, at + 16, 4), tail_at + at};
   const bool zip64 = end.entries == 0xFFFF || end.directory_size == 0xFFFFFFFF ||
                      end.directory_offset == 0xFFFFFFFF || disk_entries == 0xFFFF;
   if (!zip64) {
@@ -76,26 +85,32 @@ End read_end(std::span<const std::byte> archive) {
       fail("multi-disk archives are not supported");
     return end;
   }
-  if (at < kZip64LocatorSize) fail("zip64 end record expected, but no zip64 locator fits");
-  const std::uint64_t locator = at - kZip64LocatorSize;
-  if (le(archive, locator, 4) != kZip64LocatorSig)
-    fail("zip64 end-of-central-directory locator missing at offset " + std::to_string(locator));
-  if (le(archive, locator + 16, 4) > 1 || le(archive, locator + 4, 4) != 0)
+  if (tail_at + at < kZip64LocatorSize)
+    fail("zip64 end record expected, but no zip64 locator fits");
+  const std::uint64_t locator_at = tail_at + at - kZip64LocatorSize;
+  const std::vector<std::byte> locator_bytes =
+      archive.read(locator_at, kZip64LocatorSize, "zip64 locator");
+  const std::span<const std::byte> locator(locator_bytes);
+  if (le(locator, 0, 4) != kZip64LocatorSig)
+    fail("zip64 end-of-central-directory locator missing at offset " + std::to_string(locator_at));
+  if (le(locator, 16, 4) > 1 || le(locator, 4, 4) != 0)
     fail("multi-disk archives are not supported");
-  const std::uint64_t record = le(archive, locator + 8, 8);
-  need(archive, record, kZip64EndSize, "zip64 end-of-central-directory record");
-  if (record + kZip64EndSize > locator)
-    fail("zip64 end-of-central-directory record at offset " + std::to_string(record) +
+  const std::uint64_t record_at = le(locator, 8, 8);
+  need(size, record_at, kZip64EndSize, "zip64 end-of-central-directory record");
+  if (record_at + kZip64EndSize > locator_at)
+    fail("zip64 end-of-central-directory record at offset " + std::to_string(record_at) +
          " overlaps its locator");
-  if (le(archive, record, 4) != kZip64EndSig)
-    fail("no zip64 end-of-central-directory record at offset " + std::to_string(record));
-  if (le(archive, record + 16, 4) != 0 || le(archive, record + 20, 4) != 0 ||
-      le(archive, record + 24, 8) != le(archive, record + 32, 8))
+  const std::vector<std::byte> record_bytes =
+      archive.read(record_at, kZip64EndSize, "zip64 end-of-central-directory record");
+  const std::span<const std::byte> record(record_bytes);
+  if (le(record, 0, 4) != kZip64EndSig)
+    fail("no zip64 end-of-central-directory record at offset " + std::to_string(record_at));
+  if (le(record, 16, 4) != 0 || le(record, 20, 4) != 0 || le(record, 24, 8) != le(record, 32, 8))
     fail("multi-disk archives are not supported");
-  end.entries = le(archive, record + 32, 8);
-  end.directory_size = le(archive, record + 40, 8);
-  end.directory_offset = le(archive, record + 48, 8);
-  end.end_offset = record;
+  end.entries = le(record, 32, 8);
+  end.directory_size = le(record, 40, 8);
+  end.directory_offset = le(record, 48, 8);
+  end.end_offset = record_at;
   return end;
 }
 
@@ -131,6 +146,20 @@ void apply_zip64_extra(std::span<const std::byte> extra, ZipEntry& entry, const 
 
 }  // namespace
 
+ArchiveBytes::ArchiveBytes(const MappedFile& file) noexcept : file_(&file), size_(file.size()) {}
+
+std::vector<std::byte> ArchiveBytes::read(std::uint64_t offset, std::uint64_t n,
+                                          const std::string& what) const {
+  need(size_, offset, n, what);
+  std::vector<std::byte> out(static_cast<std::size_t>(n));
+  if (file_ != nullptr) {
+    file_->read_at(out.data(), out.size(), offset);
+  } else if (n != 0) {
+    std::memcpy(out.data(), bytes_.data() + offset, out.size());
+  }
+  return out;
+}
+
 bool looks_like_zip(std::span<const std::byte> prefix) noexcept {
   return prefix.size() >= 4 && le(prefix, 0, 4) == kLocalHeaderSig;
 }
@@ -148,20 +177,22 @@ const ZipEntry& ZipDirectory::at(std::string_view name) const {
   return *e;
 }
 
-ZipDirectory read_zip_directory(std::span<const std::byte> archive) {
+ZipDirectory read_zip_directory(const ArchiveBytes& archive) {
   const End end = read_end(archive);
-  need(archive, end.directory_offset, end.directory_size, "central directory");
+  need(archive.size(), end.directory_offset, end.directory_size, "central directory");
   if (end.directory_offset + end.directory_size > end.end_offset)
     fail("central directory at offset " + std::to_string(end.directory_offset) +
          " overlaps the end record");
-  if (end.entries > kMaxEntries || end.entries > end.directory_size / kCentralSize)
+  if (end.entries > kMaxEntries || end.entries > end.directory_size / kCentralSize ||
+      end.directory_size > kMaxDirectoryBytes)
     fail("central directory declares " + std::to_string(end.entries) + " entries in " +
          std::to_string(end.directory_size) + " bytes");
 
   ZipDirectory directory;
   directory.entries_.reserve(static_cast<std::size_t>(end.entries));
-  const std::span<const std::byte> central =
-      archive.subspan(end.directory_offset, end.directory_size);
+  const std::vector<std::byte> central_bytes =
+      archive.read(end.directory_offset, end.directory_size, "central directory");
+  const std::span<const std::byte> central(central_bytes);
   std::uint64_t at = 0;
   for (std::uint64_t i = 0; i < end.entries; ++i) {
     const std::string where = "central directory entry " + std::to_string(i);
@@ -189,22 +220,25 @@ ZipDirectory read_zip_directory(std::span<const std::byte> archive) {
 
     // The local header: its own name and extra lengths say where the data starts (torch pads
     // the extra field so that each storage starts 64-byte aligned).
-    need(archive, entry.header_offset, kLocalHeaderSize, named + ": local header");
-    if (le(archive, entry.header_offset, 4) != kLocalHeaderSig)
+    const std::vector<std::byte> local_bytes =
+        archive.read(entry.header_offset, kLocalHeaderSize, named + ": local header");
+    const std::span<const std::byte> local_header(local_bytes);
+    if (le(local_header, 0, 4) != kLocalHeaderSig)
       fail(named + ": no local header at offset " + std::to_string(entry.header_offset));
-    const std::uint64_t local_name = le(archive, entry.header_offset + 26, 2);
-    const std::uint64_t local_extra = le(archive, entry.header_offset + 28, 2);
-    need(archive, entry.header_offset + kLocalHeaderSize, local_name + local_extra,
+    const std::uint64_t local_name = le(local_header, 26, 2);
+    const std::uint64_t local_extra = le(local_header, 28, 2);
+    need(archive.size(), entry.header_offset + kLocalHeaderSize, local_name + local_extra,
          named + ": local header name");
-    const std::string_view local(
-        reinterpret_cast<const char*>(archive.data() + entry.header_offset + kLocalHeaderSize),
-        static_cast<std::size_t>(local_name));
+    const std::vector<std::byte> local_name_bytes =
+        archive.read(entry.header_offset + kLocalHeaderSize, local_name, named + ": local name");
+    const std::string_view local(reinterpret_cast<const char*>(local_name_bytes.data()),
+                                 local_name_bytes.size());
     if (local != entry.name)
       fail(named + ": local header names '" + std::string(local) + "' instead");
-    if (le(archive, entry.header_offset + 8, 2) != entry.method)
+    if (le(local_header, 8, 2) != entry.method)
       fail(named + ": local header disagrees on the compression method");
     entry.data_offset = entry.header_offset + kLocalHeaderSize + local_name + local_extra;
-    need(archive, entry.data_offset, entry.size, named + ": data");
+    need(archive.size(), entry.data_offset, entry.size, named + ": data");
     if (entry.data_offset + entry.size > end.directory_offset)
       fail(named + ": data runs into the central directory");
     directory.entries_.push_back(std::move(entry));
@@ -228,15 +262,22 @@ ZipDirectory read_zip_directory(std::span<const std::byte> archive) {
   return directory;
 }
 
-std::span<const std::byte> stored_bytes(std::span<const std::byte> archive, const ZipEntry& entry) {
+void check_stored(const ZipEntry& entry) {
   if (entry.method != 0)
     fail("entry '" + entry.name + "' is compressed (method " + std::to_string(entry.method) +
          "); only stored entries are read, as torch.save writes them");
   if (entry.size != entry.uncompressed_size)
     fail("entry '" + entry.name + "' is stored but its sizes differ (" +
          std::to_string(entry.size) + " vs " + std::to_string(entry.uncompressed_size) + ")");
-  need(archive, entry.data_offset, entry.size, "entry '" + entry.name + "'");
-  return archive.subspan(entry.data_offset, entry.size);
+}
+
+std::vector<std::byte> stored_bytes(const ArchiveBytes& archive, const ZipEntry& entry,
+                                    std::uint64_t limit) {
+  check_stored(entry);
+  if (entry.size > limit)
+    fail("entry '" + entry.name + "' is " + std::to_string(entry.size) + " bytes, above the " +
+         std::to_string(limit) + " read for it");
+  return archive.read(entry.data_offset, entry.size, "entry '" + entry.name + "'");
 }
 
 }  // namespace stload::detail::pt

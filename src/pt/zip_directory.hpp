@@ -11,7 +11,32 @@
 #include <string_view>
 #include <vector>
 
+namespace stload::detail {
+class MappedFile;
+}
+
 namespace stload::detail::pt {
+
+/// Where an archive's bytes come from: a span in memory (tests, fuzzing), or a file read with
+/// pread, never through its mapping, so that a file truncated while it is opened is an Io error
+/// rather than a SIGBUS. Every read is checked against size() first.
+class ArchiveBytes {
+ public:
+  explicit ArchiveBytes(std::span<const std::byte> bytes) noexcept
+      : bytes_(bytes), size_(bytes.size()) {}
+  explicit ArchiveBytes(const MappedFile& file) noexcept;
+
+  [[nodiscard]] std::uint64_t size() const noexcept { return size_; }
+  /// `n` bytes at `offset`; throws InvalidHeader naming `what` when they are not all in the
+  /// archive, Io when the file cannot be read.
+  [[nodiscard]] std::vector<std::byte> read(std::uint64_t offset, std::uint64_t n,
+                                            const std::string& what) const;
+
+ private:
+  std::span<const std::byte> bytes_;
+  const MappedFile* file_ = nullptr;
+  std::uint64_t size_ = 0;
+};
 
 /// One member of the archive, as its central directory and local header describe it.
 struct ZipEntry {
@@ -43,11 +68,16 @@ class ZipDirectory {
 /// record, a multi-disk or encrypted archive, a length or offset past the end of the archive,
 /// an entry whose local header disagrees with its central record, two entries that overlap,
 /// two entries with one name.
-[[nodiscard]] ZipDirectory read_zip_directory(std::span<const std::byte> archive);
+[[nodiscard]] ZipDirectory read_zip_directory(const ArchiveBytes& archive);
 
-/// The data of a stored entry. Throws InvalidHeader naming the entry when it is compressed (so
-/// nothing is ever inflated: no zip bomb) or its sizes disagree.
-[[nodiscard]] std::span<const std::byte> stored_bytes(std::span<const std::byte> archive,
-                                                      const ZipEntry& entry);
+/// Throws InvalidHeader naming the entry when it is compressed (so nothing is ever inflated: no
+/// zip bomb) or its sizes disagree: the checks an entry read as tensor data must pass.
+void check_stored(const ZipEntry& entry);
+
+/// A copy of a stored entry's data (data.pkl, byteorder), at most `limit` bytes. Throws as
+/// check_stored does, and InvalidHeader when the entry is larger than `limit`.
+[[nodiscard]] std::vector<std::byte> stored_bytes(const ArchiveBytes& archive,
+                                                  const ZipEntry& entry,
+                                                  std::uint64_t limit = 1ULL << 30);
 
 }  // namespace stload::detail::pt

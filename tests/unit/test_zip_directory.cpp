@@ -4,6 +4,7 @@
 
 #include <span>
 #include <string>
+#include <vector>
 
 #include "pt/zip_directory.hpp"
 #include "support/throws_error.hpp"
@@ -20,11 +21,11 @@ using testing::write_zip;
 using testing::ZipImage;
 using testing::ZipMember;
 
-std::span<const std::byte> span_of(const std::string& s) {
-  return std::as_bytes(std::span(s.data(), s.size()));
+detail::pt::ArchiveBytes span_of(const std::string& s) {
+  return detail::pt::ArchiveBytes(std::as_bytes(std::span(s.data(), s.size())));
 }
 
-std::string as_string(std::span<const std::byte> b) {
+std::string as_string(const std::vector<std::byte>& b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
@@ -67,6 +68,14 @@ TEST(ZipDirectory, compressed_member_is_refused_naming_it_when_its_bytes_are_ask
   const auto dir = read_zip_directory(span_of(z.bytes));
   EXPECT_TRUE(throws_error([&] { (void)stored_bytes(span_of(z.bytes), dir.at("archive/data/0")); },
                            ErrorCode::InvalidHeader, {"archive/data/0", "compressed"}));
+}
+
+TEST(ZipDirectory, stored_member_larger_than_the_bytes_asked_for_is_refused_before_reading) {
+  const ZipImage z = three_members();
+  const auto dir = read_zip_directory(span_of(z.bytes));
+  EXPECT_TRUE(
+      throws_error([&] { (void)stored_bytes(span_of(z.bytes), dir.at("archive/data/0"), 99); },
+                   ErrorCode::InvalidHeader, {"archive/data/0", "100 bytes, above the 99"}));
 }
 
 TEST(ZipDirectory, stored_member_claiming_a_larger_uncompressed_size_is_refused) {
