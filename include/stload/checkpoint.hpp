@@ -58,8 +58,9 @@ struct TensorRecord {
 class Checkpoint {
  public:
   /// @brief Opens and validates every header of a checkpoint, with default OpenOptions.
-  /// @param path a .safetensors file; a directory (see the overload for how its files are
-  ///        chosen); or a `*.index.json` with a weight_map
+  /// @param path a .safetensors file; a PyTorch zip checkpoint (torch.save, any extension: read
+  ///        without executing its pickle, see docs/cpp.md); a directory (see the overload for
+  ///        how its files are chosen); or a `*.index.json` with a weight_map
   /// @throws Error as the overload does
   static Checkpoint open(const std::filesystem::path& path);
 
