@@ -116,7 +116,8 @@ stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out) 
   return c_api::guard([&] {
     STLOAD_EXPECT(path != nullptr && out != nullptr, ErrorCode::InvalidArgument,
                   "stload_checkpoint_open: path and out must not be NULL");
-    *out = std::make_unique<stload_checkpoint>(Checkpoint::open(path)).release();
+    // Braces, not parentheses: clang before 16 has no parenthesized aggregate initialization.
+    *out = std::make_unique<stload_checkpoint>(stload_checkpoint{Checkpoint::open(path)}).release();
   });
 }
 
