@@ -56,29 +56,6 @@ void check_devices(const DeviceMap& map, const CopyEngine& engine) {
   }
 }
 
-std::shared_ptr<LoadedModel::State> make_state(const Checkpoint& checkpoint, const LoadPlan& plan,
-                                               std::shared_ptr<CopyEngine> engine,
-                                               std::vector<std::unique_ptr<Buffer>> arenas) {
-  auto state = std::make_shared<LoadedModel::State>();
-  state->engine = std::move(engine);
-  state->arenas = std::move(arenas);
-  state->views.reserve(plan.tensors.size());
-  for (const PlannedTensor& placed : plan.tensors) {
-    const TensorRecord& record = checkpoint.tensors()[placed.tensor];
-    const Buffer& arena = *state->arenas[placed.arena];
-    std::byte* base = arena.data();
-    state->views.push_back(TensorView{record.info.name, arena.device(),
-                                      base == nullptr ? nullptr : base + placed.arena_offset,
-                                      record.info.dtype, record.info.shape, record.bytes()});
-    state->view_arena.push_back(placed.arena);
-    state->view_offset.push_back(placed.arena_offset);
-  }
-  state->by_name.reserve(state->views.size());
-  for (std::size_t i = 0; i < state->views.size(); ++i)
-    state->by_name.emplace(state->views[i].name, i);
-  return state;
-}
-
 // The options a load runs with: those left at 0 from the machine, for the devices it stages to.
 LoadOptions with_machine_defaults(const LoadOptions& options, const DeviceMap& map,
                                   const CopyEngine& engine) {
@@ -164,7 +141,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     for (const ArenaPlan& arena : plan.arenas)
       stats->device_bytes.emplace_back(arena.device, arena.bytes);
   }
-  LoadedModel model(make_state(checkpoint, plan, std::move(engine), std::move(arenas)));
+  LoadedModel model(detail::make_model_state(plan, std::move(engine), std::move(arenas)));
   if (stats != nullptr) stats->total_seconds = seconds_since(start);
   return model;
 }
