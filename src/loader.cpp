@@ -29,22 +29,19 @@ std::uint64_t usable(std::uint64_t free_bytes) {
   return free_bytes - margin;
 }
 
+// The engine says which devices it has: the first is the default, and an `auto` map that names
+// none spreads over all of them.
 DeviceMap resolve_device_map(const LoadOptions& options, const CopyEngine& engine) {
-  const bool cuda = engine.name() == "cuda";
+  std::vector<Device> devices = engine.devices();
+  STLOAD_EXPECT(!devices.empty(), ErrorCode::InvalidArgument,
+                "the " + engine.name() + " engine has no devices to load onto");
   // A map the caller built counts as given even when device_map_given was left false: silently
   // loading onto the default device instead would be worse than any reading of the flag.
   if (!options.device_map_given && options.device_map.is_default())
-    return DeviceMap(Device{cuda ? DeviceKind::Cuda : DeviceKind::Cpu, 0});
+    return DeviceMap(devices.front());
   const DeviceMap& map = options.device_map;
-  if (map.is_automatic() && map.devices().empty()) {
-    std::vector<Device> devices;
-    if (cuda) {
-      for (int i = 0; i < cuda_device_count(); ++i) devices.push_back({DeviceKind::Cuda, i});
-    } else {
-      devices.push_back({DeviceKind::Cpu, 0});
-    }
+  if (map.is_automatic() && map.devices().empty())
     return DeviceMap::automatic(std::move(devices), map.max_memory());
-  }
   return map;
 }
 
