@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "caller_memory.hpp"
 #include "checkpoint_impl.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
@@ -107,14 +108,16 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
       plan_options.available_memory[d] = usable(engine->free_memory(d));
     }
   }
+  // A tensor with a destination of the caller's gets an arena of its own there: the caller's
+  // memory, outside the device map and any `auto` limit.
+  for (const auto& [name, destination] : options.destinations)
+    plan_options.own_arenas.emplace(name, destination.device);
   const LoadPlan plan = make_plan(checkpoint, plan_options);
+  detail::check_caller_memory(plan, checkpoint, options, *engine);
   const double plan_seconds = seconds_since(start);
 
   const auto allocate_start = Clock::now();
-  std::vector<std::unique_ptr<Buffer>> arenas;
-  arenas.reserve(plan.arenas.size());
-  for (const ArenaPlan& arena : plan.arenas)
-    arenas.push_back(engine->allocate_arena(arena.device, arena.bytes));
+  std::vector<std::unique_ptr<Buffer>> arenas = detail::allocate_arenas(plan, options, *engine);
   const double allocate_seconds = seconds_since(allocate_start);
 
   const detail::PipelineFigures figures =
@@ -135,8 +138,15 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     stats->baseline_rss_anon_bytes = baseline_rss;
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
     stats->device_bytes.clear();
-    for (const ArenaPlan& arena : plan.arenas)
-      stats->device_bytes.emplace_back(arena.device, arena.bytes);
+    for (const ArenaPlan& arena : plan.arenas) {  // a device's caller destinations count there too
+      auto entry = std::find_if(stats->device_bytes.begin(), stats->device_bytes.end(),
+                                [&](const auto& e) { return e.first == arena.device; });
+      if (entry == stats->device_bytes.end()) {
+        stats->device_bytes.emplace_back(arena.device, arena.bytes);
+      } else {
+        entry->second += arena.bytes;
+      }
+    }
   }
   LoadedModel model(detail::make_model_state(plan, std::move(engine), std::move(arenas)));
   if (stats != nullptr) stats->total_seconds = seconds_since(start);

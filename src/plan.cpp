@@ -181,6 +181,17 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
     const TensorRecord& record = tensors[i];
     if (options.filter && !options.filter(record.info.name)) continue;
     PlannedTensor planned = whole_tensor(i, record);
+    const auto own = options.own_arenas.find(planned.name);
+    if (own != options.own_arenas.end()) {
+      planned.arena = plan.arenas.size();
+      planned.arena_offset = 0;
+      plan.arenas.push_back(ArenaPlan{own->second, planned.output.bytes, true});
+      arena_cursor.push_back(planned.output.bytes);
+      plan.tensor_bytes += planned.output.bytes;
+      for (const SourceRange& source : planned.sources) plan.source_bytes += source.bytes;
+      plan.tensors.push_back(std::move(planned));
+      continue;
+    }
     Device device;
     if (filler) {
       device = filler->place(planned);
@@ -192,9 +203,9 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
       device = *found;
     }
     auto arena = std::find_if(plan.arenas.begin(), plan.arenas.end(),
-                              [&](const ArenaPlan& a) { return a.device == device; });
+                              [&](const ArenaPlan& a) { return a.device == device && !a.own; });
     if (arena == plan.arenas.end()) {
-      plan.arenas.push_back(ArenaPlan{device, 0});
+      plan.arenas.push_back(ArenaPlan{device, 0, false});
       arena_cursor.push_back(0);
       arena = plan.arenas.end() - 1;
     }

@@ -18,10 +18,12 @@ namespace stload {
 /// @brief Tensor offsets inside an arena are aligned to this many bytes.
 inline constexpr std::uint64_t kArenaAlignment = 256;
 
-/// @brief One device allocation holding every planned tensor of that device.
+/// @brief One device allocation holding every planned tensor of that device, or (for a tensor
+/// given an arena of its own, PlanOptions::own_arenas) that one tensor.
 struct ArenaPlan {
   Device device;            ///< where the arena lives
   std::uint64_t bytes = 0;  ///< arena size, tensors and alignment padding
+  bool own = false;         ///< an arena of one tensor, at offset 0 (a caller's destination)
 };
 
 /// @brief A run of one file's bytes that a planned tensor is built from.
@@ -88,6 +90,9 @@ struct PlanOptions {
   std::uint64_t chunk_bytes = 64ULL << 20U;      ///< largest chunk; the staging slot size
   /// @brief Memory available per device, for `auto` maps (limits in the map itself win).
   std::map<Device, std::uint64_t> available_memory;
+  /// @brief Tensors that get an arena of their own on the given device, whatever the device map
+  /// says, outside any `auto` limit (memory the caller already has: a destination of its own).
+  std::map<std::string, Device, std::less<>> own_arenas;
 };
 
 /// @brief The plan of a load, made before any byte is copied.

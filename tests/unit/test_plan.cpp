@@ -356,6 +356,27 @@ TEST_F(Plan, auto_with_no_devices_is_invalid_argument) {
   }
 }
 
+TEST_F(Plan, own_arena_tensors_get_one_arena_each_outside_the_map_and_auto_limits) {
+  const Checkpoint checkpoint = open({u8("a", 300), u8("mine", 1000), u8("b", 300), u8("c", 10)});
+  PlanOptions opts = options(4096, DeviceMap::automatic({kCpu0}, {{kCpu0, 1280}}));
+  opts.own_arenas = {{"mine", kCpu1}};
+  // a, b and c take 512 + 512 + 256 bytes of cpu:0, all its limit: the 1000 bytes of "mine" fit
+  // only because, as its own arena on cpu:1 (the caller's memory), they count against no limit.
+  const LoadPlan plan = make_plan(checkpoint, opts);
+  expect_plan_invariants(plan, checkpoint);
+  ASSERT_EQ(plan.arenas.size(), 2U);
+  const PlannedTensor& mine = plan.tensors[1];
+  ASSERT_EQ(mine.name, "mine");
+  EXPECT_TRUE(plan.arenas[mine.arena].own);
+  EXPECT_EQ(plan.arenas[mine.arena].device, kCpu1);
+  EXPECT_EQ(plan.arenas[mine.arena].bytes, 1000U);
+  EXPECT_EQ(mine.arena_offset, 0U);
+  for (const std::size_t i : {0U, 2U, 3U}) {
+    EXPECT_FALSE(plan.arenas[plan.tensors[i].arena].own) << plan.tensors[i].name;
+    EXPECT_EQ(plan.arenas[plan.tensors[i].arena].device, kCpu0) << plan.tensors[i].name;
+  }
+}
+
 // Random checkpoints (one or two files; mixed dtypes, scalars, empty and multi-dimensional
 // tensors), random chunk sizes and device maps: every plan keeps its invariants, and each planned
 // tensor's output spec is what the writer wrote (dtype, shape, size), not just what the checkpoint
