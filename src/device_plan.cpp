@@ -72,7 +72,7 @@ DevicePlan plan_for_devices(const Checkpoint& checkpoint, const DevicePlanOption
     if (usage.tensors == 0) usage.first_tensor = placed.tensor;
     usage.last_tensor = placed.tensor;
     ++usage.tensors;
-    usage.tensor_bytes += checkpoint.tensors()[placed.tensor].bytes();
+    usage.tensor_bytes += placed.output.bytes;
   }
   // An `auto` map fits by construction; a rule map may put more on a device than it holds.
   for (const DeviceUsage& usage : result.devices) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <thread>
 
+#include "caller_memory.hpp"
 #include "checkpoint_impl.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
@@ -29,22 +30,19 @@ std::uint64_t usable(std::uint64_t free_bytes) {
   return free_bytes - margin;
 }
 
+// The engine says which devices it has: the first is the default, and an `auto` map that names
+// none spreads over all of them.
 DeviceMap resolve_device_map(const LoadOptions& options, const CopyEngine& engine) {
-  const bool cuda = engine.name() == "cuda";
+  std::vector<Device> devices = engine.devices();
+  STLOAD_EXPECT(!devices.empty(), ErrorCode::InvalidArgument,
+                "the " + engine.name() + " engine has no devices to load onto");
   // A map the caller built counts as given even when device_map_given was left false: silently
   // loading onto the default device instead would be worse than any reading of the flag.
   if (!options.device_map_given && options.device_map.is_default())
-    return DeviceMap(Device{cuda ? DeviceKind::Cuda : DeviceKind::Cpu, 0});
+    return DeviceMap(devices.front());
   const DeviceMap& map = options.device_map;
-  if (map.is_automatic() && map.devices().empty()) {
-    std::vector<Device> devices;
-    if (cuda) {
-      for (int i = 0; i < cuda_device_count(); ++i) devices.push_back({DeviceKind::Cuda, i});
-    } else {
-      devices.push_back({DeviceKind::Cpu, 0});
-    }
+  if (map.is_automatic() && map.devices().empty())
     return DeviceMap::automatic(std::move(devices), map.max_memory());
-  }
   return map;
 }
 
@@ -54,29 +52,6 @@ void check_devices(const DeviceMap& map, const CopyEngine& engine) {
                   "device_map names " + device.to_string() + ", which the " + engine.name() +
                       " engine does not have");
   }
-}
-
-std::shared_ptr<LoadedModel::State> make_state(const Checkpoint& checkpoint, const LoadPlan& plan,
-                                               std::shared_ptr<CopyEngine> engine,
-                                               std::vector<std::unique_ptr<Buffer>> arenas) {
-  auto state = std::make_shared<LoadedModel::State>();
-  state->engine = std::move(engine);
-  state->arenas = std::move(arenas);
-  state->views.reserve(plan.tensors.size());
-  for (const PlannedTensor& placed : plan.tensors) {
-    const TensorRecord& record = checkpoint.tensors()[placed.tensor];
-    const Buffer& arena = *state->arenas[placed.arena];
-    std::byte* base = arena.data();
-    state->views.push_back(TensorView{record.info.name, arena.device(),
-                                      base == nullptr ? nullptr : base + placed.arena_offset,
-                                      record.info.dtype, record.info.shape, record.bytes()});
-    state->view_arena.push_back(placed.arena);
-    state->view_offset.push_back(placed.arena_offset);
-  }
-  state->by_name.reserve(state->views.size());
-  for (std::size_t i = 0; i < state->views.size(); ++i)
-    state->by_name.emplace(state->views[i].name, i);
-  return state;
 }
 
 // The options a load runs with: those left at 0 from the machine, for the devices it stages to.
@@ -133,14 +108,16 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
       plan_options.available_memory[d] = usable(engine->free_memory(d));
     }
   }
+  // A tensor with a destination of the caller's gets an arena of its own there: the caller's
+  // memory, outside the device map and any `auto` limit.
+  for (const auto& [name, destination] : options.destinations)
+    plan_options.own_arenas.emplace(name, destination.device);
   const LoadPlan plan = make_plan(checkpoint, plan_options);
+  detail::check_caller_memory(plan, checkpoint, options, *engine);
   const double plan_seconds = seconds_since(start);
 
   const auto allocate_start = Clock::now();
-  std::vector<std::unique_ptr<Buffer>> arenas;
-  arenas.reserve(plan.arenas.size());
-  for (const ArenaPlan& arena : plan.arenas)
-    arenas.push_back(engine->allocate_arena(arena.device, arena.bytes));
+  std::vector<std::unique_ptr<Buffer>> arenas = detail::allocate_arenas(plan, options, *engine);
   const double allocate_seconds = seconds_since(allocate_start);
 
   const detail::PipelineFigures figures =
@@ -161,10 +138,17 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     stats->baseline_rss_anon_bytes = baseline_rss;
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
     stats->device_bytes.clear();
-    for (const ArenaPlan& arena : plan.arenas)
-      stats->device_bytes.emplace_back(arena.device, arena.bytes);
+    for (const ArenaPlan& arena : plan.arenas) {  // a device's caller destinations count there too
+      auto entry = std::find_if(stats->device_bytes.begin(), stats->device_bytes.end(),
+                                [&](const auto& e) { return e.first == arena.device; });
+      if (entry == stats->device_bytes.end()) {
+        stats->device_bytes.emplace_back(arena.device, arena.bytes);
+      } else {
+        entry->second += arena.bytes;
+      }
+    }
   }
-  LoadedModel model(make_state(checkpoint, plan, std::move(engine), std::move(arenas)));
+  LoadedModel model(detail::make_model_state(plan, std::move(engine), std::move(arenas)));
   if (stats != nullptr) stats->total_seconds = seconds_since(start);
   return model;
 }

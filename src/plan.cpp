@@ -28,30 +28,8 @@ class ChunkBuilder {
   ChunkBuilder(LoadPlan& plan, std::uint64_t chunk_bytes)
       : plan_(plan), chunk_bytes_(chunk_bytes) {}
 
-  void add(const TensorRecord& tensor, const PlannedTensor& placed) {
-    const std::uint64_t bytes = tensor.bytes();
-    if (bytes == 0) return;
-    if (open_.size() <= placed.arena) open_.resize(placed.arena + 1);
-    std::optional<OpenChunk>& open = open_[placed.arena];
-    if (bytes > chunk_bytes_) {  // a big tensor: its own chunks, one slot each
-      close(open);
-      for (std::uint64_t done = 0; done < bytes; done += chunk_bytes_) {
-        const std::uint64_t part = std::min(chunk_bytes_, bytes - done);
-        OpenChunk big{Chunk{placed.arena, placed.arena_offset + done, part, 0, 0},
-                      {Piece{tensor.file, tensor.offset + done, part, 0}}};
-        emit(big);
-      }
-      return;
-    }
-    // A chunk reads from one file: progress can then name the file each chunk completes, and a
-    // reader never switches descriptors inside one slot.
-    if (open && (open->pieces.back().file != tensor.file ||
-                 placed.arena_offset + bytes - open->chunk.arena_offset > chunk_bytes_))
-      close(open);
-    if (!open) open = OpenChunk{Chunk{placed.arena, placed.arena_offset, 0, 0, 0}, {}};
-    const std::uint64_t at = placed.arena_offset - open->chunk.arena_offset;
-    open->pieces.push_back(Piece{tensor.file, tensor.offset, bytes, at});
-    open->chunk.bytes = at + bytes;
+  void add(const PlannedTensor& placed) {
+    for (const SourceRange& source : placed.sources) add(placed, source);
   }
 
   void finish() {
@@ -66,6 +44,34 @@ class ChunkBuilder {
   }
 
  private:
+  // One source range, copied as it is to the tensor's output at its output offset.
+  void add(const PlannedTensor& placed, const SourceRange& source) {
+    const std::uint64_t bytes = source.bytes;
+    if (bytes == 0) return;
+    const std::uint64_t destination = placed.arena_offset + source.output_offset;
+    if (open_.size() <= placed.arena) open_.resize(placed.arena + 1);
+    std::optional<OpenChunk>& open = open_[placed.arena];
+    if (bytes > chunk_bytes_) {  // a big range: its own chunks, one slot each
+      close(open);
+      for (std::uint64_t done = 0; done < bytes; done += chunk_bytes_) {
+        const std::uint64_t part = std::min(chunk_bytes_, bytes - done);
+        OpenChunk big{Chunk{placed.arena, destination + done, part, 0, 0, ChunkAction::Copy},
+                      {Piece{source.file, source.file_offset + done, part, 0, destination + done}}};
+        emit(big);
+      }
+      return;
+    }
+    // A chunk reads from one file: progress can then name the file each chunk completes, and a
+    // reader never switches descriptors inside one slot.
+    if (open && (open->pieces.back().file != source.file ||
+                 destination + bytes - open->chunk.arena_offset > chunk_bytes_))
+      close(open);
+    if (!open) open = OpenChunk{Chunk{placed.arena, destination, 0, 0, 0, ChunkAction::Copy}, {}};
+    const std::uint64_t at = destination - open->chunk.arena_offset;
+    open->pieces.push_back(Piece{source.file, source.file_offset, bytes, at, destination});
+    open->chunk.bytes = at + bytes;
+  }
+
   // Takes one chunk of each arena in turn, each arena's chunks still in file order: with a
   // contiguous or `auto` map, file order would send every early chunk to the first device and
   // leave the other devices' links idle until it is done; in turn, the readers keep a copy in
@@ -118,11 +124,11 @@ class AutoFiller {
     used_.assign(devices_.size(), 0);
   }
 
-  Device place(const TensorRecord& tensor) {
-    const std::uint64_t need = align_up(tensor.bytes(), kArenaAlignment);
+  Device place(const PlannedTensor& tensor) {
+    const std::uint64_t need = align_up(tensor.output.bytes, kArenaAlignment);
     while (current_ < devices_.size() && used_[current_] + need > limits_[current_]) ++current_;
     STLOAD_EXPECT(current_ < devices_.size(), ErrorCode::OutOfMemory,
-                  "auto device_map: tensor '" + tensor.info.name + "' (" + std::to_string(need) +
+                  "auto device_map: tensor '" + tensor.name + "' (" + std::to_string(need) +
                       " bytes) does not fit; the limits are " + describe_limits());
     used_[current_] += need;
     return devices_[current_];
@@ -143,6 +149,18 @@ class AutoFiller {
   std::size_t current_ = 0;
 };
 
+// A tensor loaded as the checkpoint stores it: its record's dtype, shape and size, built from its
+// one run of file bytes.
+PlannedTensor whole_tensor(std::size_t index, const TensorRecord& record) {
+  PlannedTensor planned;
+  planned.tensor = index;
+  planned.name = record.info.name;
+  planned.output = OutputSpec{record.info.dtype, record.info.shape, record.bytes()};
+  if (record.bytes() > 0)
+    planned.sources.push_back(SourceRange{record.file, record.offset, record.bytes(), 0});
+  return planned;
+}
+
 }  // namespace
 
 LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
@@ -160,35 +178,49 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
   std::vector<std::uint64_t> arena_cursor;
   const auto tensors = checkpoint.tensors();
   for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const TensorRecord& tensor = tensors[i];
-    if (options.filter && !options.filter(tensor.info.name)) continue;
+    const TensorRecord& record = tensors[i];
+    if (options.filter && !options.filter(record.info.name)) continue;
+    PlannedTensor planned = whole_tensor(i, record);
+    const auto own = options.own_arenas.find(planned.name);
+    if (own != options.own_arenas.end()) {
+      planned.arena = plan.arenas.size();
+      planned.arena_offset = 0;
+      plan.arenas.push_back(ArenaPlan{own->second, planned.output.bytes, true});
+      arena_cursor.push_back(planned.output.bytes);
+      plan.tensor_bytes += planned.output.bytes;
+      for (const SourceRange& source : planned.sources) plan.source_bytes += source.bytes;
+      plan.tensors.push_back(std::move(planned));
+      continue;
+    }
     Device device;
     if (filler) {
-      device = filler->place(tensor);
+      device = filler->place(planned);
     } else {
-      const auto found = map.lookup(tensor.info.name);
+      const auto found = map.lookup(planned.name);
       STLOAD_EXPECT(found.has_value(), ErrorCode::InvalidArgument,
-                    "tensor '" + tensor.info.name +
+                    "tensor '" + planned.name +
                         "' matches no device_map entry (add its name, a prefix of it, or \"\")");
       device = *found;
     }
     auto arena = std::find_if(plan.arenas.begin(), plan.arenas.end(),
-                              [&](const ArenaPlan& a) { return a.device == device; });
+                              [&](const ArenaPlan& a) { return a.device == device && !a.own; });
     if (arena == plan.arenas.end()) {
-      plan.arenas.push_back(ArenaPlan{device, 0});
+      plan.arenas.push_back(ArenaPlan{device, 0, false});
       arena_cursor.push_back(0);
       arena = plan.arenas.end() - 1;
     }
-    const std::size_t arena_index = static_cast<std::size_t>(arena - plan.arenas.begin());
-    const std::uint64_t offset = align_up(arena_cursor[arena_index], kArenaAlignment);
-    arena_cursor[arena_index] = offset + tensor.bytes();
-    arena->bytes = arena_cursor[arena_index];
-    plan.tensors.push_back(PlannedTensor{i, arena_index, offset});
-    plan.tensor_bytes += tensor.bytes();
+    // Arenas hold outputs: their sizes and offsets follow the output spec, not the file bytes.
+    planned.arena = static_cast<std::size_t>(arena - plan.arenas.begin());
+    planned.arena_offset = align_up(arena_cursor[planned.arena], kArenaAlignment);
+    arena_cursor[planned.arena] = planned.arena_offset + planned.output.bytes;
+    arena->bytes = arena_cursor[planned.arena];
+    plan.tensor_bytes += planned.output.bytes;
+    for (const SourceRange& source : planned.sources) plan.source_bytes += source.bytes;
+    plan.tensors.push_back(std::move(planned));
   }
 
   ChunkBuilder builder(plan, options.chunk_bytes);
-  for (const PlannedTensor& placed : plan.tensors) builder.add(tensors[placed.tensor], placed);
+  for (const PlannedTensor& placed : plan.tensors) builder.add(placed);
   builder.finish();
   return plan;
 }

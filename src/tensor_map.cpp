@@ -42,4 +42,41 @@ void LoadedModel::read(const TensorView& tensor, std::span<std::byte> out) const
                             out);
 }
 
+namespace detail {
+
+std::shared_ptr<LoadedModel::State> make_model_state(const LoadPlan& plan,
+                                                     std::shared_ptr<CopyEngine> engine,
+                                                     std::vector<std::unique_ptr<Buffer>> arenas) {
+  STLOAD_EXPECT(arenas.size() == plan.arenas.size(), ErrorCode::InvalidArgument,
+                "a load filled " + std::to_string(arenas.size()) + " arenas, its plan has " +
+                    std::to_string(plan.arenas.size()));
+  auto state = std::make_shared<LoadedModel::State>();
+  state->engine = std::move(engine);
+  state->arenas = std::move(arenas);
+  state->views.reserve(plan.tensors.size());
+  for (const PlannedTensor& placed : plan.tensors) {
+    STLOAD_EXPECT(placed.arena < state->arenas.size(), ErrorCode::InvalidArgument,
+                  "tensor '" + placed.name + "' is planned in arena " +
+                      std::to_string(placed.arena) + " of " + std::to_string(state->arenas.size()));
+    const Buffer& arena = *state->arenas[placed.arena];
+    STLOAD_EXPECT(placed.arena_offset <= arena.size() &&
+                      placed.output.bytes <= arena.size() - placed.arena_offset,
+                  ErrorCode::InvalidArgument,
+                  "tensor '" + placed.name + "' (" + std::to_string(placed.output.bytes) +
+                      " bytes at " + std::to_string(placed.arena_offset) +
+                      ") does not fit its arena of " + std::to_string(arena.size()) + " bytes");
+    std::byte* base = arena.data();
+    state->views.push_back(TensorView{
+        placed.name, arena.device(), base == nullptr ? nullptr : base + placed.arena_offset,
+        placed.output.dtype, placed.output.shape, placed.output.bytes});
+    state->view_arena.push_back(placed.arena);
+    state->view_offset.push_back(placed.arena_offset);
+  }
+  state->by_name.reserve(state->views.size());
+  for (std::size_t i = 0; i < state->views.size(); ++i)
+    state->by_name.emplace(state->views[i].name, i);
+  return state;
+}
+
+}  // namespace detail
 }  // namespace stload

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "stload/engine.hpp"
+#include "stload/plan.hpp"
 #include "stload/tensor_map.hpp"
 
 namespace stload {
@@ -26,4 +27,16 @@ struct LoadedModel::State {
   }
 };
 
+namespace detail {
+
+/// The state of a loaded model, built from the plan alone: every view's name, dtype, shape and
+/// size is the planned tensor's output spec, its address the tensor's arena offset in
+/// `arenas` (parallel to plan.arenas, the arenas the load filled).
+/// @throws Error InvalidArgument when a planned tensor does not fit its arena (a plan and arenas
+/// that do not belong together)
+[[nodiscard]] std::shared_ptr<LoadedModel::State> make_model_state(
+    const LoadPlan& plan, std::shared_ptr<CopyEngine> engine,
+    std::vector<std::unique_ptr<Buffer>> arenas);
+
+}  // namespace detail
 }  // namespace stload

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "stload/placement.hpp"
 
@@ -46,6 +47,9 @@ class CopySession {
   virtual void wait(std::size_t slot) = 0;
 };
 
+/// @brief Which engine a load uses; an engine's own kind() is Cpu or Cuda, never Auto.
+enum class EngineKind : std::uint8_t { Auto, Cpu, Cuda };
+
 /// @brief Allocates arenas and staging memory and opens copy sessions. Every member may be called
 /// from several threads at once, so one engine serves concurrent loads; the per-load copy state
 /// lives in the CopySession each load opens.
@@ -53,8 +57,15 @@ class CopyEngine {
  public:
   virtual ~CopyEngine() = default;
 
-  /// @brief "cpu" or "cuda".
+  /// @brief "cpu" or "cuda", for messages and stats; decisions ask kind().
   [[nodiscard]] virtual std::string name() const = 0;
+  /// @brief EngineKind::Cpu or EngineKind::Cuda.
+  [[nodiscard]] virtual EngineKind kind() const = 0;
+  /// @brief The devices this engine loads onto, first the one a load with no device map uses;
+  /// an empty `auto` map spreads over them in this order. The CPU engine: cpu:0, then each
+  /// cpu:N of its capacity option; the CUDA engine: cuda:0 to cuda:N-1 (it also serves cpu:N
+  /// arenas, which a map must name). Never empty.
+  [[nodiscard]] virtual std::vector<Device> devices() const = 0;
   /// @brief Whether this engine can place memory on `device`.
   [[nodiscard]] virtual bool serves(Device device) const = 0;
   /// @brief Free memory on `device` (0 when unknown), for `auto` device maps.
@@ -78,9 +89,6 @@ class CopyEngine {
   /// @brief Copies arena bytes back to host memory (verification, digests, save).
   virtual void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) = 0;
 };
-
-/// @brief Which engine a load uses.
-enum class EngineKind : std::uint8_t { Auto, Cpu, Cuda };
 
 /// @brief Settings of the CPU engine.
 struct CpuEngineOptions {

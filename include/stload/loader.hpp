@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,13 +52,34 @@ struct LoadShape {
 /// @brief The shape above for `cores` cores and `devices` staged devices.
 [[nodiscard]] LoadShape default_load_shape(unsigned cores, std::size_t devices) noexcept;
 
+/// @brief Memory a caller's allocator handed out for one arena.
+struct CallerAllocation {
+  void* data = nullptr;           ///< aligned as asked; a device pointer for cuda:N
+  std::function<void()> release;  ///< called once, when the arena is no longer used (may be empty)
+};
+
+/// @brief Allocates a load's arena on one device from the caller's memory (a server's own pool):
+/// called with the arena's size and alignment (kArenaAlignment) on the loading thread, before
+/// any byte moves. It may throw (the load then fails; what was already allocated is released)
+/// and returns nullptr only for 0 bytes.
+using ArenaAllocator =
+    std::function<CallerAllocation(std::uint64_t bytes, std::uint64_t alignment)>;
+
+/// @brief Memory of the caller's that one tensor is loaded into; the load neither frees it nor
+/// keeps it alive: it must outlive the LoadedModel (and any DLPack export of the tensor).
+struct TensorDestination {
+  Device device;            ///< where `data` is (cuda:N: a device pointer of that GPU)
+  void* data = nullptr;     ///< aligned to the tensor's element size at least
+  std::uint64_t bytes = 0;  ///< at least the tensor's size (its output spec's bytes)
+};
+
 /// @brief Knobs of a load. The sizes and reader count left at 0 come from the machine
 /// (default_load_shape); set ones win. With only chunk_bytes set, staging is slots of that chunk;
 /// with only staging_bytes set, chunks are 64 MiB or the budget, whichever is smaller.
 struct LoadOptions {
   EngineKind engine = EngineKind::Auto;  ///< used when load() is given no engine
-  DeviceMap device_map;                  ///< default: every tensor on cpu:0 (or cuda:0 when
-                                         ///< the engine is CUDA and the map is left default)
+  DeviceMap device_map;                  ///< default: every tensor on the engine's first device
+                                         ///< (CopyEngine::devices(): cpu:0 or cuda:0)
   bool device_map_given = false;         ///< true: device_map applies even if default-constructed;
                                          ///< any map built otherwise applies regardless
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
@@ -70,6 +92,12 @@ struct LoadOptions {
   bool direct = true;  ///< write straight into host-addressable arenas, skipping staging
   /// @brief Called after each chunk from a reader thread (serialized); return false to cancel.
   std::function<bool(const Progress&)> progress;
+  /// @brief Per device: arenas there come from the caller's allocator instead of the engine.
+  std::map<Device, ArenaAllocator> allocators;
+  /// @brief Tensor name → the caller's memory it is loaded into, on the destination's device
+  /// whatever device_map says. Each is checked (tensor planned, memory large enough and aligned
+  /// to the element size, device served by the engine) before anything is allocated.
+  std::map<std::string, TensorDestination, std::less<>> destinations;
 };
 
 /// @brief What a load did.
@@ -90,6 +118,7 @@ struct LoadStats {
   std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping
   std::uint64_t files_read_by_pread = 0;      ///< files read with pread
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
+                                                               ///< (caller destinations included)
   /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.
   [[nodiscard]] double gigabytes_per_second() const noexcept {
     return copy_seconds > 0 ? static_cast<double>(bytes) / copy_seconds / 1e9 : 0.0;

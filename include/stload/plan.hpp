@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "stload/checkpoint.hpp"
+#include "stload/dtype.hpp"
 #include "stload/placement.hpp"
 
 namespace stload {
@@ -16,25 +18,57 @@ namespace stload {
 /// @brief Tensor offsets inside an arena are aligned to this many bytes.
 inline constexpr std::uint64_t kArenaAlignment = 256;
 
-/// @brief One device allocation holding every planned tensor of that device.
+/// @brief One device allocation holding every planned tensor of that device, or (for a tensor
+/// given an arena of its own, PlanOptions::own_arenas) that one tensor.
 struct ArenaPlan {
   Device device;            ///< where the arena lives
   std::uint64_t bytes = 0;  ///< arena size, tensors and alignment padding
+  bool own = false;         ///< an arena of one tensor, at offset 0 (a caller's destination)
 };
 
-/// @brief One tensor's destination.
+/// @brief A run of one file's bytes that a planned tensor is built from.
+struct SourceRange {
+  std::size_t file = 0;             ///< index into Checkpoint::files()
+  std::uint64_t file_offset = 0;    ///< absolute offset in the file
+  std::uint64_t bytes = 0;          ///< length of the run in the file
+  std::uint64_t output_offset = 0;  ///< where the run's bytes go inside the tensor's output
+};
+
+/// @brief What a planned tensor is once loaded. Today it equals the checkpoint's record; a plan
+/// that slices or converts (a later step) makes it differ, and everything after planning (arena
+/// sizes, `auto` placement, the loaded model's views) reads it from here.
+struct OutputSpec {
+  Dtype dtype = Dtype::U8;           ///< element type of the loaded tensor
+  std::vector<std::uint64_t> shape;  ///< dimensions, row-major and compact; empty for a scalar
+  std::uint64_t bytes = 0;           ///< size of the loaded tensor
+};
+
+/// @brief One tensor of the plan: what it becomes, where it comes from and where it lands.
 struct PlannedTensor {
-  std::size_t tensor = 0;          ///< index into Checkpoint::tensors()
-  std::size_t arena = 0;           ///< index into LoadPlan::arenas
-  std::uint64_t arena_offset = 0;  ///< aligned to kArenaAlignment
+  std::size_t tensor = 0;            ///< index into Checkpoint::tensors()
+  std::string name;                  ///< the name the loaded model shows
+  OutputSpec output;                 ///< the loaded tensor's dtype, shape and size
+  std::vector<SourceRange> sources;  ///< file runs it is built from; none for a 0-byte tensor
+  std::size_t arena = 0;             ///< index into LoadPlan::arenas
+  std::uint64_t arena_offset = 0;    ///< destination of output byte 0; aligned to kArenaAlignment
 };
 
-/// @brief A run of file bytes that lands at `chunk_offset` inside its chunk.
+/// @brief A run of file bytes. It is staged at `chunk_offset` inside its chunk's slot (or inside
+/// the chunk's arena range when the chunk is read directly into the arena) and lands at
+/// `destination_offset` in the arena. With ChunkAction::Copy the two agree:
+/// destination_offset == Chunk::arena_offset + chunk_offset; an action that reshapes bytes
+/// (strided, converted) makes them differ.
 struct Piece {
-  std::size_t file = 0;            ///< index into Checkpoint::files()
-  std::uint64_t file_offset = 0;   ///< absolute offset in the file
-  std::uint64_t bytes = 0;         ///< length of the run
-  std::uint64_t chunk_offset = 0;  ///< where the bytes go inside the chunk's staging slot
+  std::size_t file = 0;                  ///< index into Checkpoint::files()
+  std::uint64_t file_offset = 0;         ///< absolute offset in the file
+  std::uint64_t bytes = 0;               ///< length of the run
+  std::uint64_t chunk_offset = 0;        ///< staging position: offset inside the chunk's slot
+  std::uint64_t destination_offset = 0;  ///< where the run's bytes land, from the arena's start
+};
+
+/// @brief What the copy step does with a chunk's staged bytes.
+enum class ChunkAction : std::uint8_t {
+  Copy,  ///< the staged bytes land as they are, `bytes` of them at `arena_offset`
 };
 
 /// @brief One unit of streaming: one staging slot's worth, copied to one arena range at once.
@@ -43,9 +77,10 @@ struct Piece {
 struct Chunk {
   std::size_t arena = 0;           ///< index into LoadPlan::arenas
   std::uint64_t arena_offset = 0;  ///< where the chunk's first byte lands in the arena
-  std::uint64_t bytes = 0;         ///< bytes to copy, padding between pieces included
+  std::uint64_t bytes = 0;         ///< bytes staged and copied, padding between pieces included
   std::size_t first_piece = 0;     ///< index into LoadPlan::pieces
   std::size_t piece_count = 0;     ///< pieces of this chunk, from first_piece on
+  ChunkAction action = ChunkAction::Copy;  ///< what the copy step does with the staged bytes
 };
 
 /// @brief What to load and how to cut it.
@@ -55,6 +90,9 @@ struct PlanOptions {
   std::uint64_t chunk_bytes = 64ULL << 20U;      ///< largest chunk; the staging slot size
   /// @brief Memory available per device, for `auto` maps (limits in the map itself win).
   std::map<Device, std::uint64_t> available_memory;
+  /// @brief Tensors that get an arena of their own on the given device, whatever the device map
+  /// says, outside any `auto` limit (memory the caller already has: a destination of its own).
+  std::map<std::string, Device, std::less<>> own_arenas;
 };
 
 /// @brief The plan of a load, made before any byte is copied.
@@ -63,7 +101,8 @@ struct LoadPlan {
   std::vector<PlannedTensor> tensors;  ///< selected tensors, in checkpoint order
   std::vector<Piece> pieces;           ///< every chunk's pieces, chunk after chunk
   std::vector<Chunk> chunks;       ///< in file order, so reading streams each file front to back
-  std::uint64_t tensor_bytes = 0;  ///< bytes of tensor data to load
+  std::uint64_t tensor_bytes = 0;  ///< bytes of the loaded tensors: their output sizes summed
+  std::uint64_t source_bytes = 0;  ///< bytes read from the files: the source ranges summed
   std::uint64_t chunk_bytes = 0;   ///< the chunk size the plan was cut with
 };
 

@@ -22,8 +22,9 @@ class Buffer;
 struct TensorView {
   std::string name;  ///< the checkpoint's name for it
   Device device;     ///< where `data` lives
-  void* data =
-      nullptr;  ///< aligned to 256 bytes; nullptr only for zero-byte tensors in an empty arena
+  /// aligned to 256 bytes (to the element size in a caller's LoadOptions::destinations);
+  /// nullptr only for zero-byte tensors in an empty arena
+  void* data = nullptr;
   Dtype dtype = Dtype::U8;           ///< element type
   std::vector<std::uint64_t> shape;  ///< dimensions, row-major and compact; empty for a scalar
   std::uint64_t bytes = 0;           ///< size of the data

@@ -138,6 +138,14 @@ class CpuEngine final : public CopyEngine {
   explicit CpuEngine(CpuEngineOptions options) : options_(std::move(options)) {}
 
   [[nodiscard]] std::string name() const override { return "cpu"; }
+  [[nodiscard]] EngineKind kind() const override { return EngineKind::Cpu; }
+  [[nodiscard]] std::vector<Device> devices() const override {
+    std::vector<Device> devices{Device{DeviceKind::Cpu, 0}};
+    for (const auto& [device, bytes] : options_.capacity) {  // a std::map: in index order
+      if (serves(device) && device != devices.front()) devices.push_back(device);
+    }
+    return devices;
+  }
   [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
   [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
 

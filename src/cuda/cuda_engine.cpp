@@ -225,6 +225,12 @@ class CudaEngine final : public CopyEngine {
   }
 
   [[nodiscard]] std::string name() const override { return "cuda"; }
+  [[nodiscard]] EngineKind kind() const override { return EngineKind::Cuda; }
+  [[nodiscard]] std::vector<Device> devices() const override {
+    std::vector<Device> devices;
+    for (int d = 0; d < device_count_; ++d) devices.push_back(Device{DeviceKind::Cuda, d});
+    return devices;
+  }
   [[nodiscard]] bool serves(Device device) const override {
     return device.kind == DeviceKind::Cpu || (device.index >= 0 && device.index < device_count_);
   }

@@ -1,6 +1,7 @@
 // The conformance suite on the CPU engine, in each way it can move bytes: straight into the arenas
 // (direct), and through the staging ring filled by pread or from the mapping.
 
+#include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
 
 namespace stload::conformance {
@@ -53,5 +54,6 @@ struct CpuStagedMmap : CpuConfig {
 using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, CpuStagedMmap>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, CallerMemory, CpuConfigs);
 
 }  // namespace stload::conformance

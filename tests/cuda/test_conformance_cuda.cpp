@@ -1,6 +1,7 @@
 // The conformance suite on the CUDA engine: cuda:0 as the main device, host memory (cpu:0) as the
 // second one of mixed maps. Without a device every test skips, saying why.
 
+#include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
 #include "support/cuda_skip.hpp"
 
@@ -44,5 +45,6 @@ struct CudaMmap : CudaConfig {
 using CudaConfigs = ::testing::Types<CudaPread, CudaMmap>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, Conformance, CudaConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, CallerMemory, CudaConfigs);
 
 }  // namespace stload::conformance

@@ -2,6 +2,7 @@
 // memory as the second device (cpu:0 when only one device is simulated), and with per-device
 // capacity, so the multi-device maps, `auto` spills and out-of-memory paths run on the CUDA engine.
 
+#include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
 #include "stload_sim.hpp"
 
@@ -41,5 +42,6 @@ struct SimGpusStagedMmap : SimGpus {
 using SimConfigs = ::testing::Types<SimGpusPread, SimGpusStagedMmap>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, Conformance, SimConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, CallerMemory, SimConfigs);
 
 }  // namespace stload::conformance

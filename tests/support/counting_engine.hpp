@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
@@ -45,6 +46,8 @@ class CountingEngine final : public CopyEngine {
   [[nodiscard]] CopyEngine& inner() const noexcept { return *inner_; }
 
   [[nodiscard]] std::string name() const override { return inner_->name(); }
+  [[nodiscard]] EngineKind kind() const override { return inner_->kind(); }
+  [[nodiscard]] std::vector<Device> devices() const override { return inner_->devices(); }
   [[nodiscard]] bool serves(Device device) const override { return inner_->serves(device); }
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     return inner_->free_memory(device);

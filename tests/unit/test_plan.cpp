@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -74,9 +75,26 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
   std::uint64_t total = 0;
   std::map<std::pair<std::size_t, std::uint64_t>, const PlannedTensor*> by_file_offset;
   std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges(plan.arenas.size());
+  std::uint64_t source_total = 0;
   for (const PlannedTensor& t : plan.tensors) {
     const TensorRecord& record = records[t.tensor];
     ASSERT_LT(t.arena, plan.arenas.size());
+    // The output spec is the record as stored (no slicing or conversion yet), and the sources
+    // are exactly the record's file bytes, landing contiguously from output byte 0.
+    EXPECT_EQ(t.name, record.info.name);
+    EXPECT_EQ(t.output.dtype, record.info.dtype) << record.info.name;
+    EXPECT_EQ(t.output.shape, record.info.shape) << record.info.name;
+    EXPECT_EQ(t.output.bytes, record.bytes()) << record.info.name;
+    std::uint64_t covered_output = 0;
+    for (const SourceRange& source : t.sources) {
+      EXPECT_EQ(source.file, record.file) << record.info.name;
+      EXPECT_EQ(source.file_offset, record.offset + covered_output) << record.info.name;
+      EXPECT_EQ(source.output_offset, covered_output) << record.info.name;
+      EXPECT_GT(source.bytes, 0U) << record.info.name << ": an empty source range";
+      covered_output += source.bytes;
+      source_total += source.bytes;
+    }
+    EXPECT_EQ(covered_output, record.bytes()) << record.info.name << ": sources do not cover it";
     EXPECT_EQ(t.arena_offset % kArenaAlignment, 0U) << record.info.name;
     EXPECT_LE(t.arena_offset + record.bytes(), plan.arenas[t.arena].bytes) << record.info.name;
     ranges[t.arena].emplace_back(t.arena_offset, t.arena_offset + record.bytes());
@@ -84,6 +102,7 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
     if (record.bytes() > 0) by_file_offset[{record.file, record.offset}] = &t;
   }
   EXPECT_EQ(plan.tensor_bytes, total);
+  EXPECT_EQ(plan.source_bytes, source_total);
   for (auto& arena : ranges) {
     std::sort(arena.begin(), arena.end());
     for (std::size_t i = 1; i < arena.size(); ++i)
@@ -97,6 +116,7 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
     ASSERT_GT(chunk.piece_count, 0U);
     ASSERT_LE(chunk.first_piece + chunk.piece_count, plan.pieces.size());
     EXPECT_LE(chunk.bytes, plan.chunk_bytes);
+    EXPECT_EQ(chunk.action, ChunkAction::Copy);
     const Piece* pieces = plan.pieces.data() + chunk.first_piece;
     const std::tuple<std::size_t, std::uint64_t> here{pieces[0].file, pieces[0].file_offset};
     EXPECT_LE(previous[chunk.arena], here) << "an arena's chunks are out of file order";
@@ -123,6 +143,8 @@ void expect_plan_invariants(const LoadPlan& plan, const Checkpoint& checkpoint) 
       EXPECT_EQ(chunk.arena_offset + piece.chunk_offset,
                 owner.arena_offset + (piece.file_offset - record.offset))
           << record.info.name << " lands in the wrong place";
+      EXPECT_EQ(piece.destination_offset, chunk.arena_offset + piece.chunk_offset)
+          << record.info.name << ": a copied piece's destination is not its staging position";
       covered[&owner] += piece.bytes;
     }
     const Piece& last = pieces[chunk.piece_count - 1];
@@ -331,6 +353,89 @@ TEST_F(Plan, auto_with_no_devices_is_invalid_argument) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+  }
+}
+
+TEST_F(Plan, own_arena_tensors_get_one_arena_each_outside_the_map_and_auto_limits) {
+  const Checkpoint checkpoint = open({u8("a", 300), u8("mine", 1000), u8("b", 300), u8("c", 10)});
+  PlanOptions opts = options(4096, DeviceMap::automatic({kCpu0}, {{kCpu0, 1280}}));
+  opts.own_arenas = {{"mine", kCpu1}};
+  // a, b and c take 512 + 512 + 256 bytes of cpu:0, all its limit: the 1000 bytes of "mine" fit
+  // only because, as its own arena on cpu:1 (the caller's memory), they count against no limit.
+  const LoadPlan plan = make_plan(checkpoint, opts);
+  expect_plan_invariants(plan, checkpoint);
+  ASSERT_EQ(plan.arenas.size(), 2U);
+  const PlannedTensor& mine = plan.tensors[1];
+  ASSERT_EQ(mine.name, "mine");
+  EXPECT_TRUE(plan.arenas[mine.arena].own);
+  EXPECT_EQ(plan.arenas[mine.arena].device, kCpu1);
+  EXPECT_EQ(plan.arenas[mine.arena].bytes, 1000U);
+  EXPECT_EQ(mine.arena_offset, 0U);
+  for (const std::size_t i : {0U, 2U, 3U}) {
+    EXPECT_FALSE(plan.arenas[plan.tensors[i].arena].own) << plan.tensors[i].name;
+    EXPECT_EQ(plan.arenas[plan.tensors[i].arena].device, kCpu0) << plan.tensors[i].name;
+  }
+}
+
+// Random checkpoints (one or two files; mixed dtypes, scalars, empty and multi-dimensional
+// tensors), random chunk sizes and device maps: every plan keeps its invariants, and each planned
+// tensor's output spec is what the writer wrote (dtype, shape, size), not just what the checkpoint
+// parsed.
+TEST_F(Plan, random_checkpoints_plan_output_specs_equal_to_the_written_tensors) {
+  struct Kind {
+    const char* header;
+    Dtype dtype;
+    std::uint64_t size;
+  };
+  const std::vector<Kind> kinds = {{"U8", Dtype::U8, 1},   {"BOOL", Dtype::BOOL, 1},
+                                   {"F16", Dtype::F16, 2}, {"BF16", Dtype::BF16, 2},
+                                   {"F32", Dtype::F32, 4}, {"I64", Dtype::I64, 8},
+                                   {"F64", Dtype::F64, 8}};
+  std::mt19937 random(20261203);
+  const auto below = [&](std::uint32_t n) { return static_cast<std::uint32_t>(random() % n); };
+  for (int round = 0; round < 60; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    std::vector<TestTensor> written;
+    std::map<std::string, std::pair<Dtype, std::vector<std::uint64_t>>> expected;
+    const std::uint32_t count = 1 + below(10);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const Kind& kind = kinds[below(static_cast<std::uint32_t>(kinds.size()))];
+      std::vector<std::uint64_t> shape(below(4));
+      std::uint64_t elements = 1;
+      for (std::size_t d = 0; d < shape.size(); ++d) {
+        // The first tensor's first dimension may be long: it spans several chunks.
+        shape[d] = below(5) == 0 ? 0 : 1 + below(i == 0 && d == 0 ? 3000 : 12);
+        elements *= shape[d];
+      }
+      const std::string name = (below(2) == 0 ? "a." : "b.") + std::to_string(i);
+      written.push_back({name, kind.header, shape,
+                         pattern_bytes(static_cast<std::size_t>(elements * kind.size), i)});
+      expected[name] = {kind.dtype, shape};
+    }
+    const bool sharded = count > 1 && below(2) == 0;
+    const std::size_t split = sharded ? 1 + below(count - 1) : count;
+    const Checkpoint checkpoint =
+        sharded
+            ? open_sharded({written.begin(), written.begin() + static_cast<std::ptrdiff_t>(split)},
+                           {written.begin() + static_cast<std::ptrdiff_t>(split), written.end()})
+            : open(written);
+    const std::uint64_t chunk = 256ULL * (1 + below(32));
+    DeviceMap map(kCpu0);
+    if (below(3) == 1) map = DeviceMap::from_rules({{"a", kCpu0}, {"b", kCpu1}});
+    if (below(3) == 2)
+      map = DeviceMap::automatic({kCpu0, kCpu1}, {{kCpu0, 4096}, {kCpu1, 1ULL << 30U}});
+    const LoadPlan plan = make_plan(checkpoint, options(chunk, map));
+    expect_plan_invariants(plan, checkpoint);
+    ASSERT_EQ(plan.tensors.size(), written.size());
+    for (const PlannedTensor& t : plan.tensors) {
+      const auto& [dtype, shape] = expected.at(t.name);
+      EXPECT_EQ(t.output.dtype, dtype) << t.name;
+      EXPECT_EQ(t.output.shape, shape) << t.name;
+      std::uint64_t elements = 1;
+      for (const auto dim : shape) elements *= dim;
+      EXPECT_EQ(t.output.bytes, elements * bit_size(dtype) / 8) << t.name;
+      EXPECT_LE(t.arena_offset + t.output.bytes, plan.arenas[t.arena].bytes) << t.name;
+    }
   }
 }
 
