@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "detail/check.hpp"
+#include "detail/tensor_selection.hpp"
 
 namespace stload {
 namespace {
@@ -159,9 +160,10 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
 
   std::vector<std::uint64_t> arena_cursor;
   const auto tensors = checkpoint.tensors();
+  const std::vector<bool> selected = detail::select_tensors(checkpoint, options);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& tensor = tensors[i];
-    if (options.filter && !options.filter(tensor.info.name)) continue;
+    if (!selected[i]) continue;
     Device device;
     if (filler) {
       device = filler->place(tensor);

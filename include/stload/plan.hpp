@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +56,13 @@ struct PlanOptions {
   std::uint64_t chunk_bytes = 64ULL << 20U;      ///< largest chunk; the staging slot size
   /// @brief Memory available per device, for `auto` maps (limits in the map itself win).
   std::map<Device, std::uint64_t> available_memory;
+  /// @brief Name patterns (name_rules.hpp: exact name, dotted prefix, `*` within a segment): load
+  /// only tensors matching one of them (every tensor when empty). Combined with `filter`: a tensor
+  /// must pass both. Unless `allow_unmatched`, a pattern matching no tensor of the checkpoint, or a
+  /// selection of no tensor at all, fails the plan with InvalidArgument before anything is
+  /// allocated.
+  std::vector<std::string> only;
+  bool allow_unmatched = false;  ///< true: an `only` pattern or filter that selects nothing is fine
 };
 
 /// @brief The plan of a load, made before any byte is copied.
