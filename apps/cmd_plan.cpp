@@ -107,11 +107,9 @@ void print_text(const std::string& path, const Checkpoint& checkpoint, const Dev
 }  // namespace
 
 int cmd_plan(Args args) {
-  std::vector<OptionSpec> specs{{"--capacity", true},
-                                {"--device-map", true},
-                                {"--chunk-mib", true},
-                                {"--only", true},
-                                {"--json", false}};
+  std::vector<OptionSpec> specs{{"--capacity", true},         {"--device-map", true},
+                                {"--chunk-mib", true},        {"--only", true},
+                                {"--allow-unmatched", false}, {"--json", false}};
   specs.insert(specs.end(), std::begin(kCheckpointOptionSpecs), std::end(kCheckpointOptionSpecs));
   const ParsedArgs parsed(args, std::span<const OptionSpec>(specs));
   if (parsed.positional().size() != 1) throw UsageError("plan takes exactly one PATH");
@@ -125,6 +123,8 @@ int cmd_plan(Args args) {
     LoadOptions load_options = load_options_from(parsed);
     options.device_map = load_options.device_map;
     options.filter = std::move(load_options.filter);
+    options.only = std::move(load_options.only);
+    options.allow_unmatched = load_options.allow_unmatched;
     options.chunk_bytes = load_options.chunk_bytes;
     const Checkpoint checkpoint = open_checkpoint(path, parsed, std::cerr);
     const DevicePlan result = plan_for_devices(checkpoint, options);

@@ -30,12 +30,6 @@ std::vector<std::string> split_commas(const std::string& text) {
   return parts;
 }
 
-// "--only model.layers.0" keeps that module's tensors: the same dotted-prefix rule as device_map.
-bool matches_prefix(std::string_view name, std::string_view prefix) {
-  return name == prefix || (name.size() > prefix.size() && name.starts_with(prefix) &&
-                            (prefix.ends_with('.') || name[prefix.size()] == '.'));
-}
-
 }  // namespace
 
 LoadOptions load_options_from(const ParsedArgs& args) {
@@ -73,15 +67,12 @@ LoadOptions load_options_from(const ParsedArgs& args) {
   }
   options.direct = !args.has("--no-direct");
   if (const auto only = args.value("--only")) {
-    auto prefixes = split_commas(*only);
-    if (prefixes.empty()) throw UsageError("--only needs at least one name or prefix");
-    options.filter = [prefixes = std::move(prefixes)](std::string_view name) {
-      for (const auto& prefix : prefixes) {
-        if (matches_prefix(name, prefix)) return true;
-      }
-      return false;
-    };
+    // Name patterns (name_rules.hpp), checked by the plan: an invalid one, or one matching no
+    // tensor (unless --allow-unmatched), fails naming it.
+    options.only = split_commas(*only);
+    if (options.only.empty()) throw UsageError("--only needs at least one name pattern");
   }
+  options.allow_unmatched = args.has("--allow-unmatched");
   return options;
 }
 

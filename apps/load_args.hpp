@@ -12,9 +12,11 @@ namespace stload::cli {
 
 /// The option names load-like commands accept (to pass to ParsedArgs together with their own).
 inline constexpr OptionSpec kLoadOptionSpecs[] = {
-    {"--engine", true},    {"--device-map", true}, {"--staging-mib", true},
-    {"--chunk-mib", true}, {"--streams", true},    {"--threads", true},
-    {"--only", true},      {"--read", true},       {"--no-direct", false}};
+    {"--engine", true},      {"--device-map", true},
+    {"--staging-mib", true}, {"--chunk-mib", true},
+    {"--streams", true},     {"--threads", true},
+    {"--only", true},        {"--read", true},
+    {"--no-direct", false},  {"--allow-unmatched", false}};
 
 /// LoadOptions from parsed arguments. @throws UsageError for malformed values
 LoadOptions load_options_from(const ParsedArgs& args);

@@ -51,6 +51,8 @@ DevicePlan plan_for_devices(const Checkpoint& checkpoint, const DevicePlanOption
   PlanOptions plan_options;
   plan_options.device_map = resolve(options);
   plan_options.filter = options.filter;
+  plan_options.only = options.only;
+  plan_options.allow_unmatched = options.allow_unmatched;
   // 0 (what LoadOptions leaves for "from the machine", as the CLI's --chunk-mib default does):
   // the chunk size a load on this machine would use, so the plan matches the load.
   plan_options.chunk_bytes =

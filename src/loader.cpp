@@ -102,6 +102,8 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   const LoadOptions options = with_machine_defaults(given, plan_options.device_map, *engine);
   detail::check_pipeline_options(options);
   plan_options.filter = options.filter;
+  plan_options.only = options.only;
+  plan_options.allow_unmatched = options.allow_unmatched;
   plan_options.chunk_bytes = options.chunk_bytes;
   if (plan_options.device_map.is_automatic()) {
     for (const Device& d : plan_options.device_map.devices()) {

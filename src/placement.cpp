@@ -54,7 +54,20 @@ DeviceMap DeviceMap::from_rules(std::map<std::string, Device> rules) {
   STLOAD_EXPECT(!rules.empty(), ErrorCode::InvalidArgument, "device_map has no entries");
   DeviceMap map;
   map.given_ = true;
-  map.rules_ = {rules.begin(), rules.end()};
+  map.fallback_.reset();
+  std::vector<std::pair<std::string, Device>> patterns;
+  for (auto& [key, device] : rules) {
+    if (key.empty()) {
+      map.fallback_ = device;
+    } else {
+      patterns.emplace_back(key, device);
+    }
+  }
+  try {
+    map.rules_ = NameRules<Device>(std::move(patterns));
+  } catch (const Error& e) {
+    throw Error(e.code(), std::string("device_map: ") + e.what());
+  }
   return map;
 }
 
@@ -62,7 +75,7 @@ DeviceMap DeviceMap::automatic(std::vector<Device> devices,
                                std::map<Device, std::uint64_t> max_memory) {
   DeviceMap map;
   map.given_ = true;
-  map.rules_.clear();
+  map.fallback_.reset();
   map.automatic_ = true;
   map.auto_devices_ = std::move(devices);
   map.max_memory_ = std::move(max_memory);
@@ -92,24 +105,17 @@ DeviceMap DeviceMap::parse(std::string_view text) {
 
 std::optional<Device> DeviceMap::lookup(std::string_view name) const {
   if (automatic_) return std::nullopt;
-  // Exact name first, then ever shorter dotted prefixes, then the "" catch-all.
-  std::string_view candidate = name;
-  while (true) {
-    const auto it = rules_.find(candidate);
-    if (it != rules_.end()) return it->second;
-    const auto dot = candidate.rfind('.');
-    if (dot == std::string_view::npos) break;
-    candidate = candidate.substr(0, dot);
-  }
-  const auto fallback = rules_.find("");
-  if (fallback != rules_.end()) return fallback->second;
-  return std::nullopt;
+  if (const Device* device = rules_.find(name)) return *device;
+  return fallback_;
 }
 
 std::vector<Device> DeviceMap::devices() const {
   if (automatic_) return auto_devices_;
+  // In key order ("" first): from_rules kept its std::map's order.
   std::vector<Device> out;
-  for (const auto& [key, device] : rules_) {
+  if (fallback_) out.push_back(*fallback_);
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    const Device& device = rules_.value(i);
     if (std::find(out.begin(), out.end(), device) == out.end()) out.push_back(device);
   }
   return out;

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "detail/check.hpp"
+#include "detail/tensor_selection.hpp"
 
 namespace stload {
 namespace {
@@ -177,9 +178,10 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
 
   std::vector<std::uint64_t> arena_cursor;
   const auto tensors = checkpoint.tensors();
+  const std::vector<bool> selected = detail::select_tensors(checkpoint, options);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& record = tensors[i];
-    if (options.filter && !options.filter(record.info.name)) continue;
+    if (!selected[i]) continue;  // `only` and `filter` (detail/tensor_selection.cpp)
     PlannedTensor planned = whole_tensor(i, record);
     const auto own = options.own_arenas.find(planned.name);
     if (own != options.own_arenas.end()) {

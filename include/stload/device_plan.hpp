@@ -27,6 +27,8 @@ struct DevicePlanOptions {
   /// only to the free memory it measures itself). Every device the plan uses must be here.
   std::map<Device, std::uint64_t> capacity;
   std::function<bool(std::string_view)> filter;  ///< plan only names it accepts (all when empty)
+  std::vector<std::string> only;                 ///< name patterns, as PlanOptions::only (plan.hpp)
+  bool allow_unmatched = false;                  ///< as PlanOptions::allow_unmatched
   std::uint64_t chunk_bytes =
       64ULL
       << 20U;  ///< largest chunk, as LoadOptions::chunk_bytes (0: as a load here would choose)

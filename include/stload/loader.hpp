@@ -83,6 +83,13 @@ struct LoadOptions {
   bool device_map_given = false;         ///< true: device_map applies even if default-constructed;
                                          ///< any map built otherwise applies regardless
   std::function<bool(std::string_view)> filter;  ///< load only the names it accepts
+  /// @brief Name patterns (name_rules.hpp: exact name, dotted prefix, `*` within a segment): load
+  /// only tensors matching one of them (every tensor when empty). Combined with `filter`: a tensor
+  /// must pass both. Unless `allow_unmatched`, a pattern matching no tensor of the checkpoint, or a
+  /// selection of no tensor at all, fails the plan with InvalidArgument before anything is
+  /// allocated.
+  std::vector<std::string> only;
+  bool allow_unmatched = false;  ///< true: an `only` pattern or filter that selects nothing is fine
   std::uint64_t staging_bytes = 0;  ///< host staging budget, all slots together; at least
                                     ///< chunk_bytes, in every mode (0: from the machine)
   std::uint64_t chunk_bytes = 0;    ///< one slot; the largest single copy (0: from the machine)

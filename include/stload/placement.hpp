@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "stload/name_rules.hpp"
+
 namespace stload {
 
 /// @brief Where memory lives: host memory playing a device (`cpu`, `cpu:N`) or a CUDA GPU.
@@ -30,20 +32,25 @@ struct Device {
   friend auto operator<=>(const Device&, const Device&) = default;
 };
 
-/// @brief Which device each tensor goes to: one device, exact names and dotted-prefix rules, or
-/// `auto` filling devices in file order within per-device memory limits.
+/// @brief Which device each tensor goes to: one device, name rules (exact names, dotted prefixes,
+/// `*` globs: name_rules.hpp), or `auto` filling devices in file order within per-device memory
+/// limits.
 class DeviceMap {
  public:
   /// @brief Every tensor on cpu:0. A default-constructed map counts as "not chosen": the loader
   /// then uses the engine's first device (cuda:0 for the CUDA engine).
   DeviceMap() : DeviceMap(Device{}) { given_ = false; }
   /// @brief Every tensor on `device`.
-  explicit DeviceMap(Device device) : rules_{{"", device}} {}
+  explicit DeviceMap(Device device) : fallback_(device) {}
 
-  /// @brief Rules from tensor names or module prefixes to devices, with Hugging Face semantics:
-  /// an exact name wins, else the longest key that is a dotted prefix of the name ("model.layers.1"
-  /// matches "model.layers.1.mlp.w" but not "model.layers.10.w"); "" matches every tensor.
-  /// @throws Error InvalidArgument when `rules` is empty
+  /// @brief Rules from name patterns to devices (name_rules.hpp), keeping Hugging Face semantics
+  /// for plain keys: an exact name wins, else the longest key that is a dotted prefix of the name
+  /// ("model.layers.1" matches "model.layers.1.mlp.w" but not "model.layers.10.w"). Globs add
+  /// `model.layers.*.mlp`; they rank as name_rules.hpp says. "" matches every tensor, last.
+  /// A rule that matches no tensor of a load is not an error (as in accelerate): the plan logs a
+  /// warning naming it (log.hpp).
+  /// @throws Error InvalidArgument when `rules` is empty, a key is not a valid pattern, or two
+  ///         glob keys are ambiguous
   static DeviceMap from_rules(std::map<std::string, Device> rules);
 
   /// @brief Fills `devices` in order, tensor by tensor in file order, moving to the next device
@@ -63,6 +70,11 @@ class DeviceMap {
   [[nodiscard]] bool is_automatic() const noexcept { return automatic_; }
   /// @brief The device a rule map sends `name` to, or nullopt when no rule matches.
   [[nodiscard]] std::optional<Device> lookup(std::string_view name) const;
+  /// @brief Rule keys (not "") that match none of `names`.
+  template <class Names>
+  [[nodiscard]] std::vector<std::string> unmatched_rules(const Names& names) const {
+    return rules_.unmatched(names);
+  }
   /// @brief Devices named by the map (rules' targets, or the auto list).
   [[nodiscard]] std::vector<Device> devices() const;
   /// @brief Per-device limits of an `auto` map.
@@ -71,7 +83,8 @@ class DeviceMap {
   }
 
  private:
-  std::map<std::string, Device, std::less<>> rules_;
+  NameRules<Device> rules_;         // every key but ""
+  std::optional<Device> fallback_;  // the "" key, or the single device
   bool given_ = true;
   bool automatic_ = false;
   std::vector<Device> auto_devices_;

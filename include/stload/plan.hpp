@@ -93,6 +93,13 @@ struct PlanOptions {
   /// @brief Tensors that get an arena of their own on the given device, whatever the device map
   /// says, outside any `auto` limit (memory the caller already has: a destination of its own).
   std::map<std::string, Device, std::less<>> own_arenas;
+  /// @brief Name patterns (name_rules.hpp: exact name, dotted prefix, `*` within a segment): load
+  /// only tensors matching one of them (every tensor when empty). Combined with `filter`: a tensor
+  /// must pass both. Unless `allow_unmatched`, a pattern matching no tensor of the checkpoint, or a
+  /// selection of no tensor at all, fails the plan with InvalidArgument before anything is
+  /// allocated.
+  std::vector<std::string> only;
+  bool allow_unmatched = false;  ///< true: an `only` pattern or filter that selects nothing is fine
 };
 
 /// @brief The plan of a load, made before any byte is copied.

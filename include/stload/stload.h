@@ -101,6 +101,17 @@ typedef enum stload_engine {
   STLOAD_ENGINE_CUDA = 2,  ///< the CUDA engine; fails when unavailable
 } stload_engine;
 
+/**
+ * @brief Bits of stload_load_options.flags and stload_plan_options.flags.
+ *
+ * Unknown bits are refused (::STLOAD_ERROR_INVALID_ARGUMENT): a bit this library does not know
+ * asks for something it cannot do.
+ */
+typedef enum stload_option_flag {
+  /** An `only` pattern matching no tensor, or a selection of no tensor, is not an error. */
+  STLOAD_ALLOW_UNMATCHED = 1,
+} stload_option_flag;
+
 /** @brief How much a log message matters; values mirror stload::LogLevel (C++), in order. */
 typedef enum stload_log_level {
   STLOAD_LOG_DEBUG = 0,    ///< detail for whoever debugs stload itself
@@ -134,6 +145,9 @@ typedef struct stload_plan_options {
   const uint64_t* capacity_bytes;  ///< bytes each of `devices` may hold, used as given
   size_t device_count;             ///< entries of `devices` and `capacity_bytes`
   uint64_t chunk_bytes;            ///< largest single copy; 0 keeps the library default
+  const char* const* only;  ///< as stload_load_options.only: plan only what these patterns match
+  size_t only_count;        ///< number of patterns in `only`
+  uint64_t flags;           ///< ::stload_option_flag bits; 0: none
 } stload_plan_options;
 
 /** @brief One device of a plan. Initialize with stload_plan_device_init() before the call. */
@@ -193,8 +207,17 @@ typedef struct stload_load_options {
    * (`{"model.layers.0": "cuda:0", "lm_head": "cpu", "": 0}`, Hugging Face semantics).
    */
   const char* device_map;
-  const char* const* only;            ///< when `only_count` > 0: load only these tensor names
-  size_t only_count;                  ///< number of names in `only`
+  /**
+   * @brief When `only_count` > 0: load only the tensors these name patterns match, the C++
+   * LoadOptions::only rules (stload/name_rules.hpp): an exact name, a dotted module prefix
+   * ("model.layers.1" matches "model.layers.1.mlp.w", never "model.layers.10.w"), or a glob whose
+   * `*` stays within one dotted segment ("model.layers.*.mlp"). An invalid pattern (empty,
+   * leading/trailing dot, "..", "**") is ::STLOAD_ERROR_INVALID_ARGUMENT, and so, unless
+   * ::STLOAD_ALLOW_UNMATCHED is set in `flags`, is a pattern that matches no tensor (the message
+   * names it).
+   */
+  const char* const* only;
+  size_t only_count;                  ///< number of patterns in `only`
   uint64_t staging_bytes;             ///< host staging budget; 0 keeps the library default
   uint64_t chunk_bytes;               ///< largest single copy; 0 keeps the library default
   uint32_t reader_threads;            ///< threads reading the files; 0 keeps the library default
@@ -204,6 +227,7 @@ typedef struct stload_load_options {
                                       ///< memory (C++ LoadOptions::direct = false)
   stload_progress_callback progress;  ///< NULL, or called after each chunk (may cancel)
   void* progress_user;                ///< passed to `progress` as is
+  uint64_t flags;                     ///< ::stload_option_flag bits; 0: none
 } stload_load_options;
 
 /** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */

@@ -3,72 +3,61 @@
 #include <functional>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
+#include <unordered_set>
+#include <utility>
 
 #include "stload/error.hpp"
+#include "stload/name_rules.hpp"
 
 namespace stload::python {
 namespace {
 
-// Entries of `only`: an exact name, or a module prefix matching at a dot ("model.layers.1"
-// selects "model.layers.1.mlp.w" but not "model.layers.10.w"); a trailing dot is allowed.
-class NameSelector {
+// safe_open's get_tensor(name): exact names, never patterns (a tensor's name may hold a '*' or
+// an empty segment), and a missing one is TensorNotFound (KeyError), as in the reference.
+class ExactNames {
  public:
-  NameSelector(const std::vector<std::string>& entries, bool exact) : exact_(exact) {
-    for (const std::string& entry : entries) {
-      std::string_view key = entry;
-      if (!exact && key.size() > 1 && key.back() == '.') key.remove_suffix(1);
-      entries_.emplace(std::string(key), false);
-    }
-  }
+  explicit ExactNames(const std::vector<std::string>& names) : names_(names.begin(), names.end()) {}
 
-  // Marks the entry that selected `name`, so unmatched entries can be reported.
-  bool select(std::string_view name) {
-    if (mark(name)) return true;
-    if (exact_) return false;
-    for (std::size_t dot = name.find('.'); dot != std::string_view::npos;
-         dot = name.find('.', dot + 1)) {
-      if (mark(name.substr(0, dot))) return true;
-    }
-    return false;
-  }
+  [[nodiscard]] bool contains(std::string_view name) const { return names_.contains(name); }
 
-  [[nodiscard]] bool contains(std::string_view name) const {
-    if (entries_.contains(name)) return true;
-    if (exact_) return false;
-    for (std::size_t dot = name.find('.'); dot != std::string_view::npos;
-         dot = name.find('.', dot + 1)) {
-      if (entries_.contains(name.substr(0, dot))) return true;
-    }
-    return false;
-  }
-
-  [[nodiscard]] std::string unmatched() const {
+  [[nodiscard]] std::string missing_from(const Checkpoint& checkpoint) const {
     std::string out;
-    for (const auto& [entry, matched] : entries_) {
-      if (matched) continue;
-      out += (out.empty() ? "'" : ", '") + entry + "'";
+    for (const std::string& name : names_) {
+      if (checkpoint.find(name) == nullptr) out += (out.empty() ? "'" : ", '") + name + "'";
     }
     return out;
   }
 
  private:
-  bool mark(std::string_view key) {
-    const auto it = entries_.find(key);
-    if (it == entries_.end()) return false;
-    it->second = true;
-    return true;
-  }
-
   struct Hash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const noexcept {
       return std::hash<std::string_view>{}(text);
     }
   };
-  std::unordered_map<std::string, bool, Hash, std::equal_to<>> entries_;
-  bool exact_;
+  std::unordered_set<std::string, Hash, std::equal_to<>> names_;
 };
+
+// One file of several (iter_tensors): a pattern must match somewhere in the checkpoint, not in
+// every file, so the check the plan makes per load (plan.hpp) is made here once, the same way.
+void check_patterns_match(const Checkpoint& checkpoint, const std::vector<std::string>& only) {
+  std::vector<std::pair<std::string, bool>> rules;
+  for (const std::string& pattern : only) {
+    bool repeated = false;
+    for (const auto& rule : rules) repeated = repeated || rule.first == pattern;
+    if (!repeated) rules.emplace_back(pattern, true);
+  }
+  const NameRules<bool> patterns(std::move(rules));
+  std::vector<std::string_view> names;
+  for (const TensorRecord& record : checkpoint.tensors()) names.emplace_back(record.info.name);
+  const std::vector<std::string> missing = patterns.unmatched(names);
+  if (missing.empty()) return;
+  std::string list;
+  for (const std::string& pattern : missing) list += (list.empty() ? "'" : ", '") + pattern + "'";
+  throw Error(ErrorCode::InvalidArgument, "only: patterns " + list +
+                                              " match no tensor of the checkpoint (allow_unmatched "
+                                              "accepts that)");
+}
 
 EngineKind engine_for(const DeviceMap& map, bool host_only) {
   if (host_only) return EngineKind::Cpu;
@@ -97,27 +86,33 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
   }
   options.engine = engine_for(options.device_map, selection.host_only);
 
-  std::shared_ptr<NameSelector> selector;
+  std::shared_ptr<const ExactNames> exact;
   if (selection.only) {
     if (selection.only->empty())
       throw Error(ErrorCode::InvalidArgument, "only= names no tensor (an empty list)");
-    selector = std::make_shared<NameSelector>(*selection.only, selection.exact);
-    for (const TensorRecord& record : checkpoint.tensors())
-      (void)selector->select(record.info.name);
-    const std::string missing = selector->unmatched();
-    if (!missing.empty()) {
-      throw Error(ErrorCode::TensorNotFound,
-                  "only= entries match no tensor of the checkpoint: " + missing);
+    if (selection.exact) {
+      exact = std::make_shared<const ExactNames>(*selection.only);
+      const std::string missing = exact->missing_from(checkpoint);
+      if (!missing.empty())
+        throw Error(ErrorCode::TensorNotFound, "no tensor named " + missing + " in the checkpoint");
+    } else {
+      // Name patterns (stload/name_rules.hpp), checked by the plan like everywhere else.
+      options.only = *selection.only;
+      options.allow_unmatched = selection.allow_unmatched;
     }
   }
   const std::optional<std::size_t> file = selection.file;
   if (file && *file >= checkpoint.files().size()) {
     throw Error(ErrorCode::InvalidArgument, "the checkpoint has no file #" + std::to_string(*file));
   }
-  if (selector || file) {
+  if (file && !options.only.empty() && !options.allow_unmatched) {
+    check_patterns_match(checkpoint, options.only);
+    options.allow_unmatched = true;  // a file the patterns select nothing of loads empty
+  }
+  if (exact || file) {
     const Checkpoint* source = &checkpoint;  // outlives the load that calls the filter
-    options.filter = [selector, file, source](std::string_view name) {
-      if (selector && !selector->contains(name)) return false;
+    options.filter = [exact, file, source](std::string_view name) {
+      if (exact && !exact->contains(name)) return false;
       if (file) {
         const TensorRecord* record = source->find(name);
         return record != nullptr && record->file == *file;

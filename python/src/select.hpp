@@ -13,16 +13,18 @@ namespace stload::python {
 
 struct Selection {
   std::optional<std::string> device_map;  ///< "cpu", "cuda:1", "auto" or a JSON object of rules
-  std::optional<std::vector<std::string>> only;  ///< tensor names or dotted module prefixes
-  bool exact = false;                            ///< `only` holds exact names, no prefixes
+  std::optional<std::vector<std::string>> only;  ///< name patterns (stload/name_rules.hpp)
+  bool exact = false;                            ///< `only` holds exact names, no patterns
   std::optional<std::size_t> file;               ///< only the tensors of this file
   bool host_only = false;                        ///< numpy: every tensor must land in host memory
+  bool allow_unmatched = false;                  ///< a pattern matching nothing is fine
 };
 
 /// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU,
 /// the best available for "auto" (CPU when host_only), else CPU.
-/// @throws Error InvalidArgument for a bad map, a GPU under host_only, or an empty `only`;
-///         TensorNotFound naming each `only` entry that matches no tensor of `checkpoint`.
+/// @throws Error InvalidArgument for a bad map, a GPU under host_only, an empty or invalid `only`,
+///         or (unless allow_unmatched) a pattern matching no tensor, naming it (now, or when the
+///         plan is made); TensorNotFound naming each `exact` name the checkpoint lacks.
 [[nodiscard]] LoadOptions make_load_options(const Checkpoint& checkpoint,
                                             const Selection& selection);
 

@@ -25,6 +25,7 @@ def load_file(
     *,
     framework: Optional[str] = None,
     merge: bool = False,
+    allow_unmatched: bool = False,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
@@ -34,16 +35,21 @@ def load_file(
         device: where every tensor goes: ``"cpu"``, ``"cuda:0"``, ``0``, a ``torch.device``,
             or ``"auto"``. Ignored when ``device_map`` is given.
         device_map: Hugging Face style placement: ``{"model.layers.0": "cuda:0", "": "cpu"}``
-            (exact names win, else the longest dotted prefix; ``""`` matches everything), or
-            ``"auto"`` to fill the GPUs in file order.
-        only: tensor names or dotted module prefixes to load (``"model.layers.0"``); an entry
-            matching nothing raises :class:`stload.TensorNotFoundError`.
+            (keys are name patterns as for ``only``: exact names win, else the longest dotted
+            prefix; ``""`` matches everything), or ``"auto"`` to fill the GPUs in file order.
+        only: name patterns of the tensors to load: an exact name, a dotted module prefix
+            (``"model.layers.1"`` selects ``model.layers.1.*`` but not ``model.layers.10``), or
+            a glob whose ``*`` stays within one dotted segment (``"model.layers.*.mlp"``). An
+            invalid pattern (empty, leading/trailing dot, ``**``) or, unless
+            ``allow_unmatched``, one matching no tensor raises
+            :class:`stload.InvalidArgumentError` (a ``ValueError``) naming it.
         framework: ``"pt"`` (torch tensors) or ``"np"`` (numpy arrays, host memory only).
             Default: torch when it is installed, numpy otherwise.
         merge: a directory without an index whose files are not one shard set (say
             ``model.safetensors`` and ``adapter_model.safetensors``) is refused unless this is
             true; then they load as one checkpoint. Which files were chosen, and why, is warned
             as :class:`stload.StloadNotice`.
+        allow_unmatched: accept ``only`` patterns that match no tensor (and an empty result).
 
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
@@ -56,7 +62,12 @@ def load_file(
     framework = fw.resolve_framework(framework)
     checkpoint = open_checkpoint(filename, merge)
     model = checkpoint.load(
-        fw.device_map_text(device, device_map), fw.only_list(only), False, None, framework == "np"
+        fw.device_map_text(device, device_map),
+        fw.only_list(only),
+        False,
+        None,
+        framework == "np",
+        allow_unmatched,
     )
     names, tensors = _export(model, framework)
     return dict(zip(names, tensors))
@@ -70,6 +81,7 @@ def iter_tensors(
     *,
     framework: Optional[str] = None,
     merge: bool = False,
+    allow_unmatched: bool = False,
 ) -> Iterator[Tuple[str, Any]]:
     """Yields ``(name, tensor)`` in file order, as vLLM / SGLang weight loaders consume them.
 
@@ -87,7 +99,9 @@ def iter_tensors(
 
     def generate() -> Iterator[Tuple[str, Any]]:
         for file in range(files) if per_file else [None]:
-            model = checkpoint.load(map_text, selected, False, file, framework == "np")
+            model = checkpoint.load(
+                map_text, selected, False, file, framework == "np", allow_unmatched
+            )
             names, tensors = _export(model, framework)
             del model
             # Hand each tensor over and forget it, so the consumer alone decides its lifetime.

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "c_api/guard.hpp"
+#include "c_api/only.hpp"
 #include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/checkpoint.hpp"
@@ -20,8 +20,8 @@ namespace {
 
 // An older caller's struct ends at its last field, so a field appended later never lies in its
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
-static_assert(sizeof(stload_load_options) == offsetof(stload_load_options, progress_user) +
-                                                 sizeof(stload_load_options::progress_user));
+static_assert(sizeof(stload_load_options) ==
+              offsetof(stload_load_options, flags) + sizeof(stload_load_options::flags));
 static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, files_read_by_pread) +
                                                sizeof(stload_load_stats::files_read_by_pread));
 
@@ -64,18 +64,8 @@ LoadOptions to_cpp(const stload_load_options& caller) {
     out.device_map = DeviceMap::parse(in.device_map);
     out.device_map_given = true;
   }
-  if (in.only_count > 0) {
-    STLOAD_EXPECT(
-        in.only != nullptr, ErrorCode::InvalidArgument,
-        "stload_load_options.only is NULL with only_count " + std::to_string(in.only_count));
-    auto names = std::make_shared<std::unordered_set<std::string>>();
-    for (std::size_t i = 0; i < in.only_count; ++i) {
-      STLOAD_EXPECT(in.only[i] != nullptr, ErrorCode::InvalidArgument,
-                    "stload_load_options.only[" + std::to_string(i) + "] is NULL");
-      names->emplace(in.only[i]);
-    }
-    out.filter = [names](std::string_view name) { return names->contains(std::string(name)); };
-  }
+  out.only = only_patterns(in.only, in.only_count, "stload_load_options");
+  out.allow_unmatched = allow_unmatched(in.flags, "stload_load_options");
   if (in.staging_bytes != 0) out.staging_bytes = in.staging_bytes;
   if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
   if (in.reader_threads != 0) out.reader_threads = in.reader_threads;

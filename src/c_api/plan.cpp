@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "c_api/guard.hpp"
+#include "c_api/only.hpp"
 #include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/device_plan.hpp"
@@ -19,8 +20,8 @@ namespace stload::c_api {
 namespace {
 
 // Structs end at their last field (stload.h: they grow at their end, never into tail padding).
-static_assert(sizeof(stload_plan_options) == offsetof(stload_plan_options, chunk_bytes) +
-                                                 sizeof(stload_plan_options::chunk_bytes));
+static_assert(sizeof(stload_plan_options) ==
+              offsetof(stload_plan_options, flags) + sizeof(stload_plan_options::flags));
 static_assert(sizeof(stload_plan_device) ==
               offsetof(stload_plan_device, last_tensor) + sizeof(stload_plan_device::last_tensor));
 
@@ -44,6 +45,8 @@ DevicePlanOptions to_cpp(const stload_plan_options& caller) {
                   "stload_plan_options.devices names " + device.to_string() + " twice");
   }
   if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
+  out.only = only_patterns(in.only, in.only_count, "stload_plan_options");
+  out.allow_unmatched = allow_unmatched(in.flags, "stload_plan_options");
   return out;
 }
 

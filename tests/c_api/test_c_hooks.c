@@ -177,6 +177,78 @@ static void test_plan_for_eight_gpus(const char* path) {
   stload_checkpoint_free(checkpoint);
 }
 
+/* `only` is the C++ name rules: a dotted prefix stops at dots, a glob stays within a segment, and
+ * a pattern matching nothing fails naming itself and the checkpoint unless asked for. */
+static void test_only_patterns(const char* path) {
+  stload_checkpoint* checkpoint = NULL;
+  CHECK_STATUS(stload_checkpoint_open(path, &checkpoint), STLOAD_OK);
+  if (checkpoint == NULL) return;
+  stload_load_options options;
+  stload_load_options_init(&options);
+  options.engine = STLOAD_ENGINE_CPU;
+  stload_model* model = NULL;
+
+  const char* prefix[] = {"model.layers.1"}; /* layers.1's two tensors, nothing of a layer 1x */
+  options.only = prefix;
+  options.only_count = 1;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_OK);
+  CHECK(stload_model_tensor_count(model) == 2);
+  stload_model_free(model);
+  model = NULL;
+
+  const char* glob[] = {"model.layers.*.mlp", "lm_head.weight"}; /* 8 mlp + lm_head */
+  options.only = glob;
+  options.only_count = 2;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_OK);
+  CHECK(stload_model_tensor_count(model) == 9);
+  stload_model_free(model);
+  model = NULL;
+
+  const char* typo[] = {"lm_head", "model.layrs.1"};
+  options.only = typo;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "'model.layrs.1'") != NULL);
+  CHECK(strstr(stload_last_error(), "hooks_llama.safetensors") != NULL);
+  CHECK(strstr(stload_last_error(), "'lm_head'") == NULL); /* only the one that matched nothing */
+  CHECK(model == NULL);
+  options.flags = STLOAD_ALLOW_UNMATCHED;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_OK);
+  CHECK(stload_model_tensor_count(model) == 1);
+  stload_model_free(model);
+  model = NULL;
+
+  options.flags = 2; /* a bit this library does not know */
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "flags") != NULL);
+  options.flags = 0;
+  const char* invalid[] = {"model.layers."};
+  options.only = invalid;
+  options.only_count = 1;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "'model.layers.'") != NULL);
+
+  /* Planning reads the same patterns. */
+  stload_device device = {STLOAD_DEVICE_CUDA, 0};
+  uint64_t capacity = 1ULL << 30U;
+  stload_plan_options plan_options;
+  stload_plan_options_init(&plan_options);
+  plan_options.devices = &device;
+  plan_options.capacity_bytes = &capacity;
+  plan_options.device_count = 1;
+  plan_options.only = glob;
+  plan_options.only_count = 2;
+  stload_plan* plan = NULL;
+  CHECK_STATUS(stload_make_plan(checkpoint, &plan_options, &plan), STLOAD_OK);
+  CHECK(stload_plan_tensor_bytes(plan) == 9000);
+  stload_plan_free(plan);
+  plan = NULL;
+  plan_options.only = typo;
+  CHECK_STATUS(stload_make_plan(checkpoint, &plan_options, &plan), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "'model.layrs.1'") != NULL);
+  CHECK(plan == NULL);
+  stload_checkpoint_free(checkpoint);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
@@ -190,6 +262,7 @@ int main(int argc, char** argv) {
   write_dir_with_a_note(dir);
   test_log_callback(dir);
   test_plan_for_eight_gpus(file);
+  test_only_patterns(file);
   if (failures != 0) {
     fprintf(stderr, "%d check(s) failed\n", failures);
     return 1;

@@ -49,11 +49,11 @@ def test_trailing_bytes_are_metadata_incomplete_buffer(tmp_path):
     assert info.value.code == "MetadataIncompleteBuffer"
 
 
-def test_only_entry_matching_nothing_is_tensor_not_found(model_file):
+def test_only_pattern_matching_nothing_is_invalid_argument(model_file):
     path, _ = model_file
-    with pytest.raises(KeyError) as info:
+    with pytest.raises(ValueError) as info:
         stload.load_file(path, only=["model.layers.1", "model.layers.9"], framework="np")
-    assert isinstance(info.value, stload.TensorNotFoundError)
+    assert isinstance(info.value, stload.InvalidArgumentError)
     assert "model.layers.9" in str(info.value)
     assert "model.layers.1'" not in str(info.value)
 

@@ -138,11 +138,41 @@ TEST(DeviceMapLookup, empty_key_is_the_default) {
   EXPECT_EQ(map.lookup(""), kCuda1);
 }
 
-TEST(DeviceMapLookup, names_with_empty_components) {
-  const DeviceMap map = DeviceMap::from_rules({{"a.", kCuda1}, {"a", kCuda0}});
-  EXPECT_EQ(map.lookup("a..b"), kCuda1);
-  EXPECT_EQ(map.lookup("a.b"), kCuda0);
+TEST(DeviceMapLookup, names_with_empty_components_are_reached_by_a_prefix_or_a_glob) {
+  const DeviceMap map = DeviceMap::from_rules({{"a.*.b", kCuda1}, {"a", kCuda0}});
+  EXPECT_EQ(map.lookup("a..b"), kCuda1);  // `*` matches the empty segment
+  EXPECT_EQ(map.lookup("a..c"), kCuda0);
   EXPECT_EQ(map.lookup(".x"), std::nullopt);
+}
+
+TEST(DeviceMapLookup, key_with_a_trailing_dot_is_refused_naming_it) {
+  try {
+    static_cast<void>(DeviceMap::from_rules({{"a.", kCuda1}, {"a", kCuda0}}));
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("'a.'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(DeviceMapLookup, glob_keys_place_every_layer_and_exact_names_still_win) {
+  const DeviceMap map = DeviceMap::parse(
+      R"({"model.layers.*.mlp": "cuda:1", "model.layers.3.mlp.up": "cpu", "": "cuda:0"})");
+  EXPECT_EQ(map.lookup("model.layers.7.mlp.up.weight"), kCuda1);
+  EXPECT_EQ(map.lookup("model.layers.3.mlp.up.weight"), kCpu0);   // deeper literal prefix
+  EXPECT_EQ(map.lookup("model.layers.7.attn.q.weight"), kCuda0);  // "" last
+}
+
+TEST(DeviceMapParse, ambiguous_glob_keys_are_refused_naming_both) {
+  try {
+    static_cast<void>(DeviceMap::parse(R"({"a.*.c": "cuda:0", "*.b.c": "cuda:1"})"));
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'a.*.c'"), std::string::npos) << message;
+    EXPECT_NE(message.find("'*.b.c'"), std::string::npos) << message;
+    EXPECT_NE(message.find("device_map"), std::string::npos) << message;
+  }
 }
 
 TEST(DeviceMap, default_map_is_cpu0_and_marked_default) {
