@@ -41,9 +41,12 @@ inline constexpr const char* kLoadOptionsHelp =
     "  --streams N                 copy queues (CUDA streams) per load (default 2)\n"
     "  --threads N                 reader threads (default 2)\n"
     "  --only P[,P...]             load only these tensor names or dotted module prefixes\n"
-    "  --read auto|pread|mmap      how file bytes are read: mmap (a streaming copy from the\n"
+    "  --read auto|pread|mmap|direct\n"
+    "                              how file bytes are read: mmap (a streaming copy from the\n"
     "                              mapping) is fastest from the page cache, pread from disk;\n"
-    "                              auto (default) picks per file by how much is cached\n"
+    "                              direct reads with O_DIRECT, past the page cache (refused\n"
+    "                              on file systems without it); auto (default) picks mmap or\n"
+    "                              pread per file by how much is cached\n"
     "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
     "                              into the destination arena\n";
 

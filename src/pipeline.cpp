@@ -45,6 +45,8 @@ class Pipeline {
     sources_ = make_sources(checkpoint_, file_total_, options_.read_method, counts);
     figures.files_read_by_mmap = counts.mmap;
     figures.files_read_by_pread = counts.pread;
+    figures.files_read_by_direct = counts.direct;
+    figures.files_direct_fallback = counts.direct_fallback;
     // Declared after the staging it reads, so that on every path the session (draining its copies)
     // is destroyed before the staging memory is freed.
     std::unique_ptr<Buffer> staging;

@@ -20,6 +20,8 @@ struct PipelineFigures {
   double copy_seconds = 0;
   std::uint64_t files_read_by_mmap = 0;
   std::uint64_t files_read_by_pread = 0;
+  std::uint64_t files_read_by_direct = 0;
+  std::uint64_t files_direct_fallback = 0;
 };
 
 /// Checks the options the pipeline depends on, so a bad one fails before anything is allocated:

@@ -44,16 +44,28 @@ void set_pread_for_testing(PreadFunction function) noexcept;
 /// The pread sources call now: ::pread unless a test replaced it.
 [[nodiscard]] PreadFunction current_pread() noexcept;
 
+/// What Auto reads a file by when it is not (over 90%) in the page cache. Pread: the cold-read
+/// benchmark (bench/RESULTS.md, "Cold reads") decides whether O_DIRECT should take its place.
+inline constexpr ReadMethod kAutoColdMethod = ReadMethod::Pread;
+
 /// What make_sources chose, for the load's stats.
 struct SourceCounts {
   std::uint64_t mmap = 0;
   std::uint64_t pread = 0;
+  std::uint64_t direct = 0;
+  std::uint64_t direct_fallback = 0;  // Auto wanted O_DIRECT, the file system refused: pread
 };
+
+/// The source for one file read by `method` (Pread, Mmap or Direct). Where O_DIRECT is refused
+/// (EINVAL on open): with `chosen_by_auto`, a PreadSource (counted in `direct_fallback` and
+/// `pread`); otherwise InvalidArgument naming the file and the read methods that work.
+[[nodiscard]] std::unique_ptr<FileSource> make_source(const MappedFile& file, ReadMethod method,
+                                                      bool chosen_by_auto, SourceCounts& counts);
 
 /// The sources of a load: one per file with `file_bytes[f] > 0` (nullptr for the others), each
 /// chosen as `method` says (Auto: from the mapping when over 90% of the file's data is in the page
-/// cache, else pread). First checks each such file has not shrunk since the checkpoint was opened
-/// (Io naming the file) and advises the kernel of the sequential read to come.
+/// cache, else kAutoColdMethod). First checks each such file has not shrunk since the checkpoint
+/// was opened (Io naming the file) and advises the kernel of the sequential read to come.
 [[nodiscard]] std::vector<std::unique_ptr<FileSource>> make_sources(
     const Checkpoint::Impl& checkpoint, const std::vector<std::uint64_t>& file_bytes,
     ReadMethod method, SourceCounts& counts);

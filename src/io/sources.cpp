@@ -3,6 +3,7 @@
 #include <string>
 
 #include "detail/check.hpp"
+#include "io/direct_source.hpp"
 #include "io/file_source.hpp"
 #include "io/mapping_source.hpp"
 #include "io/pread_source.hpp"
@@ -15,6 +16,32 @@ namespace {
 constexpr double kMmapWhenResident = 0.9;
 
 }  // namespace
+
+std::unique_ptr<FileSource> make_source(const MappedFile& file, ReadMethod method,
+                                        bool chosen_by_auto, SourceCounts& counts) {
+  switch (method) {
+    case ReadMethod::Mmap:
+      ++counts.mmap;
+      return std::make_unique<MappingSource>(file);
+    case ReadMethod::Direct: {
+      if (auto direct = DirectSource::open(file)) {
+        ++counts.direct;
+        return direct;
+      }
+      STLOAD_EXPECT(chosen_by_auto, ErrorCode::InvalidArgument,
+                    file.path().string() +
+                        ": its file system refuses O_DIRECT (open failed with EINVAL); read it "
+                        "with pread or mmap instead (--read pread|mmap, ReadMethod::Pread|Mmap)");
+      ++counts.direct_fallback;
+      break;
+    }
+    case ReadMethod::Pread:
+    case ReadMethod::Auto:
+      break;
+  }
+  ++counts.pread;
+  return std::make_unique<PreadSource>(file);
+}
 
 // A file that shrank since it was opened fails here, cleanly, naming the file (one truncated
 // while the load runs fails in its source). Opening read headers with readahead off; streaming
@@ -40,16 +67,10 @@ std::vector<std::unique_ptr<FileSource>> make_sources(const Checkpoint::Impl& ch
     if (method == ReadMethod::Auto) {
       const double resident =
           mapping.resident_fraction(info.data_offset, info.size - info.data_offset);
-      chosen = resident > kMmapWhenResident ? ReadMethod::Mmap : ReadMethod::Pread;
+      chosen = resident > kMmapWhenResident ? ReadMethod::Mmap : kAutoColdMethod;
     }
     mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
-    if (chosen == ReadMethod::Mmap) {
-      sources[f] = std::make_unique<MappingSource>(mapping);
-      ++counts.mmap;
-    } else {
-      sources[f] = std::make_unique<PreadSource>(mapping);
-      ++counts.pread;
-    }
+    sources[f] = make_source(mapping, chosen, method == ReadMethod::Auto, counts);
   }
   return sources;
 }
