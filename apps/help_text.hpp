@@ -45,8 +45,9 @@ inline constexpr const char* kLoadOptionsHelp =
     "                              how file bytes are read: mmap (a streaming copy from the\n"
     "                              mapping) is fastest from the page cache, pread from disk;\n"
     "                              direct reads with O_DIRECT, past the page cache (refused\n"
-    "                              on file systems without it); auto (default) picks mmap or\n"
-    "                              pread per file by how much is cached\n"
+    "                              on file systems without it); auto (default) picks per\n"
+    "                              file by how much is cached: mmap, direct when cold, pread\n"
+    "                              when partly cached\n"
     "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
     "                              into the destination arena\n";
 

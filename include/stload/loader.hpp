@@ -28,9 +28,12 @@ struct Progress {
 
 /// @brief How file bytes reach the staging slots.
 enum class ReadMethod : std::uint8_t {
-  Pread,  ///< pread(2): the kernel's readahead serves a cold page cache best
+  Pread,  ///< pread(2) with the kernel's readahead: a file partly in the page cache
   Mmap,   ///< a streaming copy from the mapping: fastest when the file is in the page cache
-  Auto,   ///< per file: Mmap when over 90% of its data is in the page cache (mincore), else Pread
+  /// Per file, by how much of its data is in the page cache (mincore): Mmap over 90%, Direct
+  /// under 10% (Pread where the file system refuses O_DIRECT, counted in
+  /// LoadStats::files_direct_fallback), Pread in between.
+  Auto,
   /// O_DIRECT: the file opened again with O_DIRECT and read in aligned blocks, past the page
   /// cache (a cold file is neither cached nor does it evict others). Unaligned ranges go through
   /// an 8 MiB bounce buffer per reader. A file system that refuses O_DIRECT (EINVAL on open) is an
@@ -95,8 +98,8 @@ struct LoadStats {
   std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping
   std::uint64_t files_read_by_pread = 0;      ///< files read with pread
   std::uint64_t files_read_by_direct = 0;     ///< files read with O_DIRECT
-  /// Files Auto chose to read with O_DIRECT whose file system refused it: read with pread instead
-  /// (and counted in files_read_by_pread too).
+  /// Files Auto chose to read with O_DIRECT (cold ones) whose file system refused it: read with
+  /// pread instead (and counted in files_read_by_pread too).
   std::uint64_t files_direct_fallback = 0;
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
   /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.

@@ -44,10 +44,6 @@ void set_pread_for_testing(PreadFunction function) noexcept;
 /// The pread sources call now: ::pread unless a test replaced it.
 [[nodiscard]] PreadFunction current_pread() noexcept;
 
-/// What Auto reads a file by when it is not (over 90%) in the page cache. Pread: the cold-read
-/// benchmark (bench/RESULTS.md, "Cold reads") decides whether O_DIRECT should take its place.
-inline constexpr ReadMethod kAutoColdMethod = ReadMethod::Pread;
-
 /// What make_sources chose, for the load's stats.
 struct SourceCounts {
   std::uint64_t mmap = 0;
@@ -64,8 +60,9 @@ struct SourceCounts {
 
 /// The sources of a load: one per file with `file_bytes[f] > 0` (nullptr for the others), each
 /// chosen as `method` says (Auto: from the mapping when over 90% of the file's data is in the page
-/// cache, else kAutoColdMethod). First checks each such file has not shrunk since the checkpoint
-/// was opened (Io naming the file) and advises the kernel of the sequential read to come.
+/// cache, O_DIRECT when under 10% is, pread in between; O_DIRECT refused becomes pread). First
+/// checks each such file has not shrunk since the checkpoint was opened (Io naming the file) and
+/// advises the kernel of the sequential read to come.
 [[nodiscard]] std::vector<std::unique_ptr<FileSource>> make_sources(
     const Checkpoint::Impl& checkpoint, const std::vector<std::uint64_t>& file_bytes,
     ReadMethod method, SourceCounts& counts);

@@ -11,9 +11,12 @@
 namespace stload::detail {
 namespace {
 
-// Auto reads a file from its mapping when more than this fraction of its data is cached; below it
-// pread's readahead is in charge. Partly cached files are not measured yet: the value is a choice.
+// Auto reads a file from its mapping when more than this fraction of its data is cached, with
+// O_DIRECT when less than the second is (cold), and with pread in between, where O_DIRECT would
+// read again from the device what the cache holds. Partly cached files are not measured yet: the
+// thresholds are a choice; the cold and warm ends are measured (see make_sources).
 constexpr double kMmapWhenResident = 0.9;
+constexpr double kDirectWhenResidentBelow = 0.1;
 
 }  // namespace
 
@@ -47,7 +50,9 @@ std::unique_ptr<FileSource> make_source(const MappedFile& file, ReadMethod metho
 // while the load runs fails in its source). Opening read headers with readahead off; streaming
 // the data wants it on. Auto picks the read method per file: a streaming copy from the mapping is
 // the fastest way out of the page cache (0.95-1.0x the memcpy ceiling against pread's 0.8x on the
-// development VM), while pread's readahead serves a cold file better (1.1-1.8x faster there).
+// development VM), while a cold file is read fastest with O_DIRECT: copy phase 1.6-1.7 GB/s against
+// pread's 0.6-0.7 and the mapping's 0.5-1.0 at 1 and 4 GiB on the development VM, 1.2-1.3x the
+// `dd iflag=direct` ceiling (bench/cold_read.sh, bench/RESULTS.md "Cold reads").
 std::vector<std::unique_ptr<FileSource>> make_sources(const Checkpoint::Impl& checkpoint,
                                                       const std::vector<std::uint64_t>& file_bytes,
                                                       ReadMethod method, SourceCounts& counts) {
@@ -67,7 +72,9 @@ std::vector<std::unique_ptr<FileSource>> make_sources(const Checkpoint::Impl& ch
     if (method == ReadMethod::Auto) {
       const double resident =
           mapping.resident_fraction(info.data_offset, info.size - info.data_offset);
-      chosen = resident > kMmapWhenResident ? ReadMethod::Mmap : kAutoColdMethod;
+      chosen = resident > kMmapWhenResident          ? ReadMethod::Mmap
+               : resident < kDirectWhenResidentBelow ? ReadMethod::Direct
+                                                     : ReadMethod::Pread;
     }
     mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
     sources[f] = make_source(mapping, chosen, method == ReadMethod::Auto, counts);

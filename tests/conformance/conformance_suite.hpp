@@ -412,7 +412,7 @@ TYPED_TEST_P(Conformance, auto_read_method_maps_a_cached_file_and_reports_every_
     std::uint64_t by_pread;
     std::uint64_t by_direct;
   };
-  // O_DIRECT where the file system takes it; Auto never picks it (kAutoColdMethod is Pread).
+  // O_DIRECT where the file system takes it; Auto picks it only for cold files (the next test).
   const bool o_direct = stload::testing::o_direct_refused().empty();
   for (const Case c : {Case{ReadMethod::Auto, 1, 0, 0}, Case{ReadMethod::Mmap, 1, 0, 0},
                        Case{ReadMethod::Pread, 0, 1, 0}, Case{ReadMethod::Direct, 0, 0, 1}}) {
@@ -428,6 +428,24 @@ TYPED_TEST_P(Conformance, auto_read_method_maps_a_cached_file_and_reports_every_
     EXPECT_EQ(stats.files_direct_fallback, 0U) << static_cast<int>(c.method);
     expect_matches_file(model, checkpoint);
   }
+}
+
+TYPED_TEST_P(Conformance, auto_read_method_reads_an_evicted_file_with_o_direct) {
+  if (const std::string why = stload::testing::o_direct_refused(); !why.empty())
+    GTEST_SKIP() << why;
+  const auto path = this->write("cold.safetensors", u8_tensors("t", 6, 512 * kKiB));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  if (!stload::testing::evict_from_page_cache(path)) {
+    GTEST_SKIP() << "could not evict " << path << " from the page cache";
+  }
+  LoadOptions options = this->options();
+  options.read_method = ReadMethod::Auto;
+  LoadStats stats;
+  auto engine = this->engine();
+  const LoadedModel model = load(checkpoint, options, engine, &stats);
+  EXPECT_EQ(stats.files_read_by_direct, 1U);
+  EXPECT_EQ(stats.files_read_by_mmap + stats.files_read_by_pread, 0U);
+  expect_matches_file(model, checkpoint);
 }
 
 TYPED_TEST_P(Conformance, file_truncated_after_open_is_an_io_error_naming_the_file) {
@@ -614,6 +632,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     model_too_big_for_auto_limits_is_out_of_memory, arena_larger_than_the_device_is_out_of_memory,
     cancelling_from_the_progress_callback_stops_promptly,
     auto_read_method_maps_a_cached_file_and_reports_every_choice,
+    auto_read_method_reads_an_evicted_file_with_o_direct,
     file_truncated_after_open_is_an_io_error_naming_the_file,
     file_truncated_during_the_load_is_an_io_error_with_pread,
     file_truncated_during_the_load_is_an_io_error_with_o_direct,

@@ -9,9 +9,11 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "cpu/mapped_file.hpp"
 #include "support/temp_dir.hpp"
 
 namespace stload::testing {
@@ -31,6 +33,18 @@ inline std::string o_direct_refused() {
     return std::string();
   }();
   return why;
+}
+
+/// Writes back and drops `path`'s pages from the page cache (posix_fadvise DONTNEED); true when
+/// under 10% of it is then resident (what ReadMethod::Auto calls cold).
+inline bool evict_from_page_cache(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+  const detail::MappedFile file = detail::MappedFile::open(path);
+  return file.resident_fraction(0, file.size()) < 0.1;
 }
 
 }  // namespace stload::testing
