@@ -54,6 +54,9 @@ const Range kRanges[] = {
     {"inside_one_block", 10, 20, 0},
     {"crosses_the_bounce_buffer", 7, DirectSource::kBounceBytes + 10, 0},
     {"ends_at_the_partial_last_block", kFileBytes - 5000, 5000, 64},
+    {"same_shift_ends_at_the_partial_last_block", kFileBytes - 5000, 5000,
+     (kFileBytes - 5000) % 4096},
+    {"same_shift_whole_blocks_then_the_partial_last_block", 100, kFileBytes - 100, 100},
     {"last_byte", kFileBytes - 1, 1, 0},
     {"nothing", 77, 0, 0},
 };
