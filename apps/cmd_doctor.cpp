@@ -17,9 +17,7 @@
 #include <rapidjson/ostreamwrapper.h>
 #include <rapidjson/writer.h>
 
-#ifndef STLOAD_VERSION
-#error "STLOAD_VERSION must be defined by the build (apps/CMakeLists.txt)"
-#endif
+#include "stload/version.h"
 
 namespace stload::cli {
 namespace {
@@ -40,7 +38,7 @@ std::string describe_link(const PcieLink& link) {
 }
 
 void print_human(std::ostream& out, const CudaReport& report) {
-  out << "stload " << STLOAD_VERSION << '\n';
+  out << "stload " << STLOAD_VERSION_STRING << '\n';
   if (!report.compiled_in) {
     out << "CUDA runtime: not compiled in\n";
   } else {
@@ -132,7 +130,7 @@ void write_json(std::ostream& out, const CudaReport& report) {
   JsonWriter json(stream);
   json.StartObject();
   json.Key("stload_version");
-  json.String(STLOAD_VERSION);
+  json.String(STLOAD_VERSION_STRING);
   json.Key("compiled_in");
   json.Bool(report.compiled_in);
   json.Key("runtime_version");

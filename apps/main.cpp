@@ -11,14 +11,12 @@
 #include "commands.hpp"
 #include "report.hpp"
 
-#ifndef STLOAD_VERSION
-#error "STLOAD_VERSION must be defined by the build (apps/CMakeLists.txt)"
-#endif
+#include "stload/version.h"
 
 namespace stload::cli {
 namespace {
 
-constexpr std::string_view kVersion = STLOAD_VERSION;
+constexpr std::string_view kVersion = STLOAD_VERSION_STRING;  // the one stload/version.h states
 
 void print_usage(std::ostream& out) {
   std::size_t name_width = 0;

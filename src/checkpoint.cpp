@@ -9,6 +9,7 @@
 #include "detail/check.hpp"
 #include "detail/links.hpp"
 #include "detail/log.hpp"
+#include "pt/torch_checkpoint.hpp"
 
 namespace stload {
 namespace {
@@ -16,16 +17,32 @@ namespace {
 namespace fs = std::filesystem;
 
 // Reads just the header with pread, readahead off, so opening never pulls data pages into memory.
-Header read_header(const detail::MappedFile& file) {
+// A PyTorch zip checkpoint (recognised by its first bytes, whatever its extension) is read the
+// same way: its directory, local headers and data.pkl, never its storages.
+Header read_header(const detail::MappedFile& file, std::vector<std::string>& notes) {
   const std::uint64_t size = file.size();
   try {
-    std::array<std::byte, 8> prefix{};
+    std::array<std::byte, 16> prefix{};
     const std::size_t have = static_cast<std::size_t>(std::min<std::uint64_t>(size, prefix.size()));
     file.advise_random();
     file.read_at(prefix.data(), have, 0);
+    switch (detail::pt::sniff(std::span(prefix).first(have))) {
+      case detail::pt::FileKind::TorchZip: {
+        detail::pt::TorchCheckpoint torch =
+            detail::pt::read_torch_checkpoint(detail::pt::ArchiveBytes(file));
+        for (const std::string& note : torch.notes)
+          notes.push_back(file.path().string() + ": " + note);
+        return std::move(torch.header);
+      }
+      case detail::pt::FileKind::TorchLegacy:
+        detail::pt::refuse_legacy();
+      case detail::pt::FileKind::Safetensors:
+        break;
+    }
     // Rules 1-2 first, so a hostile length is refused before n bytes are allocated for it.
-    const std::uint64_t n = parse_header_length(std::span(prefix).first(have), size);
-    std::vector<std::byte> buffer(prefix.size() + n);
+    const std::uint64_t n =
+        parse_header_length(std::span(prefix).first(std::min<std::size_t>(have, 8)), size);
+    std::vector<std::byte> buffer(8 + n);
     file.read_at(buffer.data(), buffer.size(), 0);
     return parse_header(buffer, size);
   } catch (const Error& e) {
@@ -40,7 +57,7 @@ void add_file(Checkpoint::Impl& impl, const fs::path& path) {
   Header header;
   try {
     file = detail::MappedFile::open(path);
-    header = read_header(file);
+    header = read_header(file, impl.notes);
   } catch (const Error& e) {
     throw Error(e.code(), e.what() + detail::link_suffix(path));
   }
@@ -113,6 +130,7 @@ Checkpoint Checkpoint::open(const fs::path& path, const OpenOptions& options) {
   if (!choice.index.empty()) {
     index = detail::read_shard_index(choice.index);
     choice.files = index.shards;
+    impl->index_metadata = std::move(index.metadata);
     note_left_out(*impl, path, choice.beside_index, index);
   }
   for (const fs::path& file : choice.files) add_file(*impl, file);
@@ -153,6 +171,10 @@ const TensorRecord& Checkpoint::at(std::string_view name) const {
 
 const std::map<std::string, std::string>& Checkpoint::metadata() const noexcept {
   return impl_->files.front().metadata;
+}
+
+const std::map<std::string, std::string>& Checkpoint::index_metadata() const noexcept {
+  return impl_->index_metadata;
 }
 
 std::span<const std::string> Checkpoint::notes() const noexcept {

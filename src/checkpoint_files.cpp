@@ -176,6 +176,23 @@ FileChoice choose_in_directory(const fs::path& directory, const OpenOptions& opt
   }
 
   if (files.empty()) {
+    // No safetensors: transformers' PyTorch names, sharded first (read without executing them).
+    const fs::path bin_index = directory / "pytorch_model.bin.index.json";
+    const fs::path bin = directory / "pytorch_model.bin";
+    std::error_code bin_ec;
+    if (fs::is_regular_file(bin_index, bin_ec)) {
+      choice.index = bin_index;
+      choice.beside_index = directory_entries(directory, ".bin");
+      choice.notes.push_back(where + "no *.safetensors; loading the PyTorch shards of " +
+                             bin_index.filename().string() + ", as transformers does");
+      return choice;
+    }
+    if (fs::is_regular_file(bin, bin_ec)) {
+      choice.files.push_back(bin);
+      choice.notes.push_back(where +
+                             "no *.safetensors; loading pytorch_model.bin, as transformers does");
+      return choice;
+    }
     const auto subfolders = checkpoint_subfolders(directory);
     std::string hint;
     if (!subfolders.empty()) {

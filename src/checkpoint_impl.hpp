@@ -1,6 +1,8 @@
 #pragma once
 // What a Checkpoint holds; shared with the loader, which streams from the mappings.
 
+#include <map>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -17,7 +19,8 @@ struct Checkpoint::Impl {
   std::vector<TensorRecord> tensors;         // never resized after open: `by_name` points into it
   std::unordered_map<std::string_view, std::size_t> by_name;
   std::uint64_t total_bytes = 0;
-  std::vector<std::string> notes;  // what open() chose, for the caller to hear
+  std::vector<std::string> notes;                     // what open() chose, for the caller to hear
+  std::map<std::string, std::string> index_metadata;  // the index's "metadata" (empty without one)
 };
 
 namespace detail {
@@ -28,6 +31,7 @@ namespace detail {
 struct ShardIndex {
   std::vector<std::filesystem::path> shards;      // the index's directory / name, sorted
   std::vector<std::vector<std::string>> tensors;  // per shard, the names the index maps to it
+  std::map<std::string, std::string> metadata;    // its "metadata" object's scalar members
 };
 
 /// Parses and checks an index file. Throws InvalidIndex / NotFound / Io naming the index and entry.

@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -83,9 +85,10 @@ std::filesystem::path index_directory(const std::filesystem::path& index_path) {
   return climbs ? directory : directory.lexically_normal();
 }
 
-// Streams the index through RapidJSON's SAX reader: only the weight_map's pairs are kept, so a
-// large index costs its entries, not a DOM of the whole document, and a number stays
-// distinguishable from a string (with kParseNumbersAsStringsFlag a DOM would store both as text).
+// Streams the index through RapidJSON's SAX reader: only the weight_map's pairs and the scalar
+// members of "metadata" are kept, so a large index costs its entries, not a DOM of the whole
+// document, and a number stays distinguishable from a string (with kParseNumbersAsStringsFlag a
+// DOM would store both as text).
 class IndexHandler {
  public:
   [[nodiscard]] const std::string& error() const { return error_; }
@@ -94,16 +97,20 @@ class IndexHandler {
   [[nodiscard]] std::vector<std::string>& shard_names() { return shard_names_; }
   [[nodiscard]] std::vector<std::vector<std::string>>& tensors() { return tensors_; }
   [[nodiscard]] std::size_t entry_count() const { return entry_count_; }
+  /// The scalar members of the top-level "metadata" object, as their JSON text (strings decoded).
+  [[nodiscard]] std::map<std::string, std::string>& metadata() { return metadata_; }
 
-  bool Null() { return scalar("null"); }
-  bool Bool(bool /*unused*/) { return scalar("a boolean"); }
+  bool Null() { return keep("null") && scalar("null"); }
+  bool Bool(bool value) { return keep(value ? "true" : "false") && scalar("a boolean"); }
+  // Numbers arrive as RawNumber (kParseNumbersAsStringsFlag); the typed handlers are for the
+  // Handler concept only.
   bool Int(int /*unused*/) { return scalar("a number"); }
   bool Int64(std::int64_t /*unused*/) { return scalar("a number"); }
   bool Uint(unsigned /*unused*/) { return scalar("a number"); }
   bool Uint64(std::uint64_t /*unused*/) { return scalar("a number"); }
   bool Double(double /*unused*/) { return scalar("a number"); }
-  bool RawNumber(const char* /*str*/, rapidjson::SizeType /*length*/, bool /*copy*/) {
-    return scalar("a number");
+  bool RawNumber(const char* str, rapidjson::SizeType length, bool /*copy*/) {
+    return keep(std::string(str, length)) && scalar("a number");
   }
 
   bool String(const char* str, rapidjson::SizeType length, bool /*copy*/) {
@@ -120,7 +127,7 @@ class IndexHandler {
       ++entry_count_;
       return true;
     }
-    return scalar("a string");
+    return keep(std::string(str, length)) && scalar("a string");
   }
 
   bool Key(const char* str, rapidjson::SizeType length, bool /*copy*/) {
@@ -132,8 +139,10 @@ class IndexHandler {
         return fail("key '" + key + "' appears twice");
       }
       top_keys_.push_back(std::move(key));
-    } else if (depth_ == 2 && in_weight_map_) {
+    } else if (depth_ == 2 && (in_weight_map_ || in_metadata_)) {
       key_.assign(str, length);
+      if (in_metadata_ && !metadata_keys_.insert(key_).second)
+        return fail("metadata key '" + key_ + "' appears twice");
     }
     return true;
   }
@@ -142,6 +151,8 @@ class IndexHandler {
     if (depth_ == 1 && top_keys_.back() == "weight_map") {
       in_weight_map_ = true;
       saw_weight_map_ = true;
+    } else if (depth_ == 1 && top_keys_.back() == "metadata") {
+      in_metadata_ = true;
     } else if (depth_ == 2 && in_weight_map_) {
       return fail("weight_map entry '" + key_ + "' must name a file, not an object");
     }
@@ -150,7 +161,7 @@ class IndexHandler {
   }
   bool EndObject(rapidjson::SizeType /*members*/) {
     --depth_;
-    if (depth_ == 1) in_weight_map_ = false;
+    if (depth_ == 1) in_weight_map_ = in_metadata_ = false;
     return true;
   }
   bool StartArray() {
@@ -181,6 +192,12 @@ class IndexHandler {
     }
     return true;
   }
+  // A scalar member of "metadata" is kept as its text; nested values there are not (no producer
+  // writes them, and their text would need re-serializing).
+  bool keep(std::string text) {
+    if (depth_ == 2 && in_metadata_) metadata_[key_] = std::move(text);
+    return true;
+  }
   bool fail(std::string message) {
     error_ = std::move(message);
     return false;
@@ -188,8 +205,11 @@ class IndexHandler {
 
   int depth_ = 0;  // 1 inside the root object, 2 inside one of its values
   bool in_weight_map_ = false;
+  bool in_metadata_ = false;
   bool saw_weight_map_ = false;
-  std::vector<std::string> top_keys_;  // a handful: weight_map, metadata
+  std::map<std::string, std::string> metadata_;
+  std::set<std::string> metadata_keys_;  // every member, scalar or not: a key twice is refused
+  std::vector<std::string> top_keys_;    // a handful: weight_map, metadata
   std::string key_;
   std::unordered_map<std::string, std::size_t> slot_of_shard_;
   std::vector<std::string> shard_names_;
@@ -267,6 +287,7 @@ ShardIndex read_shard_index(const std::filesystem::path& index_path) {
   std::sort(order.begin(), order.end(),
             [&](std::size_t a, std::size_t b) { return shards[a].path < shards[b].path; });
   ShardIndex sorted;
+  sorted.metadata = std::move(handler.metadata());
   for (const std::size_t i : order) {
     sorted.shards.push_back(std::move(shards[i].path));
     sorted.tensors.push_back(std::move(handler.tensors()[i]));

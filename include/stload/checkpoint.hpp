@@ -58,8 +58,9 @@ struct TensorRecord {
 class Checkpoint {
  public:
   /// @brief Opens and validates every header of a checkpoint, with default OpenOptions.
-  /// @param path a .safetensors file; a directory (see the overload for how its files are
-  ///        chosen); or a `*.index.json` with a weight_map
+  /// @param path a .safetensors file; a PyTorch zip checkpoint (torch.save, any extension: read
+  ///        without executing its pickle, see docs/cpp.md); a directory (see the overload for
+  ///        how its files are chosen); or a `*.index.json` with a weight_map
   /// @throws Error as the overload does
   static Checkpoint open(const std::filesystem::path& path);
 
@@ -100,6 +101,10 @@ class Checkpoint {
   [[nodiscard]] std::uint64_t total_bytes() const noexcept;
   /// @brief The first file's __metadata__ (the one a single-file checkpoint has).
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept;
+  /// @brief The scalar members of a sharded checkpoint's `*.index.json` "metadata" object (e.g.
+  /// `total_size`), each as its JSON text with strings decoded (`"1234"` for a number, `abc` for
+  /// the string "abc", `true`, `null`); nested values are left out. Empty without an index.
+  [[nodiscard]] const std::map<std::string, std::string>& index_metadata() const noexcept;
   /// @brief Choices open() made that the caller should hear about, one sentence each: a single
   /// file preferred over an index beside it, files an index leaves out, a shard set merged
   /// without an index, a merge asked for. Empty when the path left nothing to choose.

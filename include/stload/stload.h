@@ -155,6 +155,34 @@ typedef struct stload_model stload_model;
 /** @brief DLPack's managed tensor; include <dlpack/dlpack.h> to use it. */
 struct DLManagedTensor;
 
+/** @brief How file bytes reach the copies (C++ stload::ReadMethod; zero is Auto here). */
+typedef enum stload_read_method {
+  STLOAD_READ_AUTO = 0,   ///< per file: from the mapping when it is in the page cache, else pread
+  STLOAD_READ_PREAD = 1,  ///< pread(2): the kernel's readahead serves a cold page cache best
+  STLOAD_READ_MMAP = 2,   ///< a streaming copy from the file's mapping
+} stload_read_method;
+
+/**
+ * @brief Where a load stands, passed to a ::stload_progress_callback after each chunk. Filled by
+ * the library: `struct_size` is the library's size, so a caller built against a newer stload.h
+ * checks it before reading a field this header added.
+ */
+typedef struct stload_progress {
+  size_t struct_size;         ///< sizeof(stload_progress) as the library was built
+  uint64_t bytes_done;        ///< tensor bytes copied so far, all files
+  uint64_t bytes_total;       ///< tensor bytes of the whole load
+  size_t file;                ///< the file the last chunk came from (stload_checkpoint_file_path())
+  uint64_t file_bytes_done;   ///< of that file
+  uint64_t file_bytes_total;  ///< of that file
+} stload_progress;
+
+/**
+ * @brief Called after each chunk from a reader thread, one call at a time, with the `user` pointer
+ * of stload_load_options.progress_user. Return 0 to go on; any other value cancels the load, which
+ * then fails with ::STLOAD_ERROR_CANCELLED, everything released (no call follows a cancel).
+ */
+typedef int (*stload_progress_callback)(const stload_progress* progress, void* user);
+
 /** @brief Options of stload_load(). Initialize with stload_load_options_init(). */
 typedef struct stload_load_options {
   size_t struct_size;    ///< sizeof(stload_load_options) as the caller compiled it (init sets it)
@@ -165,22 +193,37 @@ typedef struct stload_load_options {
    * (`{"model.layers.0": "cuda:0", "lm_head": "cpu", "": 0}`, Hugging Face semantics).
    */
   const char* device_map;
-  const char* const* only;  ///< when `only_count` > 0: load only these tensor names
-  size_t only_count;        ///< number of names in `only`
-  uint64_t staging_bytes;   ///< host staging budget; 0 keeps the library default
-  uint64_t chunk_bytes;     ///< largest single copy; 0 keeps the library default
-  uint32_t reader_threads;  ///< threads reading the files; 0 keeps the library default
-  uint32_t streams;         ///< copy queues (CUDA streams); 0 keeps the library default
+  const char* const* only;            ///< when `only_count` > 0: load only these tensor names
+  size_t only_count;                  ///< number of names in `only`
+  uint64_t staging_bytes;             ///< host staging budget; 0 keeps the library default
+  uint64_t chunk_bytes;               ///< largest single copy; 0 keeps the library default
+  uint32_t reader_threads;            ///< threads reading the files; 0 keeps the library default
+  uint32_t streams;                   ///< copy queues (CUDA streams); 0 keeps the library default
+  stload_read_method read_method;     ///< how bytes leave the files; default ::STLOAD_READ_AUTO
+  int32_t always_stage;               ///< non-zero: copy through the staging ring even into host
+                                      ///< memory (C++ LoadOptions::direct = false)
+  stload_progress_callback progress;  ///< NULL, or called after each chunk (may cancel)
+  void* progress_user;                ///< passed to `progress` as is
 } stload_load_options;
 
 /** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */
 typedef struct stload_load_stats {
-  size_t struct_size;    ///< sizeof(stload_load_stats) as the caller compiled it (init sets it)
-  uint64_t tensors;      ///< tensors loaded
-  uint64_t bytes;        ///< tensor bytes loaded
-  double total_seconds;  ///< the whole load, planning to last copy
-  double copy_seconds;   ///< reading and copying
-  char engine[16];       ///< "cpu" or "cuda"
+  size_t struct_size;       ///< sizeof(stload_load_stats) as the caller compiled it (init sets it)
+  uint64_t tensors;         ///< tensors loaded
+  uint64_t bytes;           ///< tensor bytes loaded
+  double total_seconds;     ///< the whole load, planning to last copy
+  double copy_seconds;      ///< reading and copying
+  char engine[16];          ///< "cpu" or "cuda"
+  uint64_t chunks;          ///< chunks streamed
+  double plan_seconds;      ///< planning
+  double allocate_seconds;  ///< device arenas
+  double setup_seconds;     ///< staging ring and copy queues (near 0 once the engine pools them)
+  uint64_t staging_bytes;   ///< staging actually allocated (0 when every arena was written
+                            ///< directly)
+  uint64_t peak_rss_anon_bytes;      ///< peak anonymous RSS of the process during the load
+  uint64_t baseline_rss_anon_bytes;  ///< anonymous RSS before the load began
+  uint64_t files_read_by_mmap;       ///< files read from their mapping
+  uint64_t files_read_by_pread;      ///< files read with pread
 } stload_load_stats;
 
 /**
@@ -198,6 +241,25 @@ typedef struct stload_tensor {
   void* data;              ///< device pointer for GPU tensors; NULL only for zero-byte tensors
   uint64_t bytes;          ///< size of the data
 } stload_tensor;
+
+/**
+ * @brief One tensor of an opened checkpoint, before any load (stload_checkpoint_tensor_at(),
+ * stload_checkpoint_find()). Initialize with stload_tensor_info_init() before the call.
+ */
+typedef struct stload_tensor_info {
+  size_t struct_size;      ///< sizeof(stload_tensor_info) as the caller compiled it (init sets it)
+  const char* name;        ///< NUL-terminated; lives as long as the checkpoint
+  stload_dtype dtype;      ///< element type
+  const char* dtype_name;  ///< "BF16", ...; static storage
+  size_t ndim;             ///< number of dimensions (0 for a scalar)
+  const uint64_t* shape;   ///< `ndim` sizes; lives as long as the checkpoint (NULL when ndim is 0)
+  size_t file;             ///< the file holding it, an index for stload_checkpoint_file_path()
+  uint64_t file_offset;    ///< absolute offset of its first byte in that file
+  uint64_t bytes;          ///< size of its data
+} stload_tensor_info;
+
+/** @brief The `file` argument of the metadata functions that names the index's own metadata. */
+#define STLOAD_INDEX_METADATA ((size_t)-1)
 
 /**
  * @brief The running library's version, "major.minor.patch": what ::STLOAD_VERSION_STRING was
@@ -265,6 +327,65 @@ size_t stload_checkpoint_tensor_count(const stload_checkpoint* checkpoint);
 
 /** @brief Sum of all tensors' bytes (0 for NULL). */
 uint64_t stload_checkpoint_total_bytes(const stload_checkpoint* checkpoint);
+
+/** @brief Readies `info` for stload_checkpoint_tensor_at(), stload_checkpoint_find(): zeroes it
+ * and sets its struct_size. */
+static inline void stload_tensor_info_init(stload_tensor_info* info) {
+  memset(info, 0, sizeof *info);
+  info->struct_size = sizeof *info;
+}
+
+/**
+ * @brief Describes tensor `index` of the checkpoint (its order: files in order, each by offset),
+ * before anything is loaded.
+ * @param[out] out initialized by stload_tensor_info_init(); its pointers live as long as the
+ *        checkpoint
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for an index out of range or a NULL argument
+ */
+stload_status stload_checkpoint_tensor_at(const stload_checkpoint* checkpoint, size_t index,
+                                          stload_tensor_info* out);
+
+/**
+ * @brief Describes the tensor called `name`, before anything is loaded.
+ * @return ::STLOAD_ERROR_TENSOR_NOT_FOUND when the checkpoint has no such tensor
+ */
+stload_status stload_checkpoint_find(const stload_checkpoint* checkpoint, const char* name,
+                                     stload_tensor_info* out);
+
+/** @brief Number of files the checkpoint reads (0 for NULL). */
+size_t stload_checkpoint_file_count(const stload_checkpoint* checkpoint);
+
+/** @brief Path of file `file` as opened (NUL-terminated, lives as long as the checkpoint); NULL
+ * for NULL or an index out of range. */
+const char* stload_checkpoint_file_path(const stload_checkpoint* checkpoint, size_t file);
+
+/**
+ * @brief Number of metadata entries: file `file`'s `__metadata__`, or with
+ * ::STLOAD_INDEX_METADATA the scalar members of a sharded checkpoint's index "metadata" object
+ * (each as its JSON text, strings decoded: `total_size` reads "1234"). 0 for NULL, an index out
+ * of range, or none.
+ */
+size_t stload_checkpoint_metadata_count(const stload_checkpoint* checkpoint, size_t file);
+
+/**
+ * @brief Entry `index` (in key order) of the metadata stload_checkpoint_metadata_count() counts.
+ * @param[out] key, value NUL-terminated; live as long as the checkpoint
+ * @return ::STLOAD_ERROR_INVALID_ARGUMENT for a file or index out of range or a NULL argument
+ */
+stload_status stload_checkpoint_metadata_at(const stload_checkpoint* checkpoint, size_t file,
+                                            size_t index, const char** key, const char** value);
+
+/** @brief The metadata value under `key` (see stload_checkpoint_metadata_count()), or NULL when
+ * absent. Lives as long as the checkpoint. */
+const char* stload_checkpoint_metadata_get(const stload_checkpoint* checkpoint, size_t file,
+                                           const char* key);
+
+/** @brief Number of notes stload_checkpoint_open() left: choices it made that the caller should
+ * hear about (a single file preferred over an index beside it, ...). 0 for NULL. */
+size_t stload_checkpoint_note_count(const stload_checkpoint* checkpoint);
+
+/** @brief Note `index`, one sentence (lives as long as the checkpoint); NULL when out of range. */
+const char* stload_checkpoint_note(const stload_checkpoint* checkpoint, size_t index);
 
 /** @brief Fills `options` with the defaults (all zero) and sets its struct_size. */
 static inline void stload_load_options_init(stload_load_options* options) {

@@ -24,6 +24,7 @@
 #include "stload/error.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
+#include "stload/version.h"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -189,7 +190,7 @@ void translate_error(const std::exception_ptr& error, void* /*payload*/) {
 NB_MODULE(_stload, m) {
   using namespace stload::python;
   m.doc() = "stload's C++ core; use the functions of the stload package instead.";
-  m.attr("__version__") = STLOAD_VERSION;
+  m.attr("__version__") = STLOAD_VERSION_STRING;  // stload/version.h
   nb::register_exception_translator(&translate_error);
 
   nb::class_<Model>(m, "_Model")

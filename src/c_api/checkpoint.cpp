@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -19,8 +20,38 @@ namespace {
 
 // An older caller's struct ends at its last field, so a field appended later never lies in its
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
-static_assert(sizeof(stload_load_options) ==
-              offsetof(stload_load_options, streams) + sizeof(stload_load_options::streams));
+static_assert(sizeof(stload_load_options) == offsetof(stload_load_options, progress_user) +
+                                                 sizeof(stload_load_options::progress_user));
+static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, files_read_by_pread) +
+                                               sizeof(stload_load_stats::files_read_by_pread));
+
+ReadMethod read_method_of(stload_read_method method) {
+  switch (method) {
+    case STLOAD_READ_AUTO:
+      return ReadMethod::Auto;
+    case STLOAD_READ_PREAD:
+      return ReadMethod::Pread;
+    case STLOAD_READ_MMAP:
+      return ReadMethod::Mmap;
+  }
+  STLOAD_FAIL(ErrorCode::InvalidArgument,
+              "unknown read method " + std::to_string(static_cast<int>(method)));
+}
+
+// The C callback behind LoadOptions::progress: the C++ side asks "go on?", C answers 0 for yes.
+std::function<bool(const Progress&)> progress_of(stload_progress_callback callback, void* user) {
+  if (callback == nullptr) return {};
+  return [callback, user](const Progress& in) {
+    stload_progress out{};
+    out.struct_size = sizeof out;
+    out.bytes_done = in.bytes_done;
+    out.bytes_total = in.bytes_total;
+    out.file = in.file;
+    out.file_bytes_done = in.file_bytes_done;
+    out.file_bytes_total = in.file_bytes_total;
+    return callback(&out, user) == 0;
+  };
+}
 
 LoadOptions to_cpp(const stload_load_options& caller) {
   const stload_load_options in = from_caller(caller, "stload_load_options");
@@ -49,6 +80,9 @@ LoadOptions to_cpp(const stload_load_options& caller) {
   if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
   if (in.reader_threads != 0) out.reader_threads = in.reader_threads;
   if (in.streams != 0) out.streams = in.streams;
+  out.read_method = read_method_of(in.read_method);
+  out.direct = in.always_stage == 0;
+  out.progress = progress_of(in.progress, in.progress_user);
   return out;
 }
 
@@ -60,6 +94,15 @@ stload_load_stats to_c(const LoadStats& in) {
   out.copy_seconds = in.copy_seconds;
   const std::size_t n = std::min(in.engine.size(), sizeof(out.engine) - 1);
   std::memcpy(out.engine, in.engine.data(), n);
+  out.chunks = in.chunks;
+  out.plan_seconds = in.plan_seconds;
+  out.allocate_seconds = in.allocate_seconds;
+  out.setup_seconds = in.setup_seconds;
+  out.staging_bytes = in.staging_bytes;
+  out.peak_rss_anon_bytes = in.peak_rss_anon_bytes;
+  out.baseline_rss_anon_bytes = in.baseline_rss_anon_bytes;
+  out.files_read_by_mmap = in.files_read_by_mmap;
+  out.files_read_by_pread = in.files_read_by_pread;
   return out;
 }
 
@@ -73,7 +116,8 @@ stload_status stload_checkpoint_open(const char* path, stload_checkpoint** out) 
   return c_api::guard([&] {
     STLOAD_EXPECT(path != nullptr && out != nullptr, ErrorCode::InvalidArgument,
                   "stload_checkpoint_open: path and out must not be NULL");
-    *out = std::make_unique<stload_checkpoint>(Checkpoint::open(path)).release();
+    // Braces, not parentheses: clang before 16 has no parenthesized aggregate initialization.
+    *out = std::make_unique<stload_checkpoint>(stload_checkpoint{Checkpoint::open(path)}).release();
   });
 }
 

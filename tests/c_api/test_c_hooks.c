@@ -7,27 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "c_test_support.h"
 #include "stload/stload.h"
-
-static int failures = 0;
-
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      ++failures;                                                                   \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_STATUS(call, expected)                                                           \
-  do {                                                                                         \
-    stload_status status_ = (call);                                                            \
-    if (status_ != (expected)) {                                                               \
-      fprintf(stderr, "%s:%d: %s returned %s (%s), expected %s\n", __FILE__, __LINE__, #call,  \
-              stload_status_name(status_), stload_last_error(), stload_status_name(expected)); \
-      ++failures;                                                                              \
-    }                                                                                          \
-  } while (0)
 
 /* What the callback saw: the count, the last level and message, and the user pointer. */
 typedef struct captured {
@@ -68,19 +49,7 @@ static void write_llama_shaped(const char* path) {
     offset += 1000;
   }
   length += (size_t)snprintf(header + length, sizeof header - length, "}");
-  while (length % 8 != 0) header[length++] = ' ';
-  unsigned char prefix[8];
-  for (int i = 0; i < 8; ++i)
-    prefix[i] = (unsigned char)(((unsigned long long)length >> (8 * i)) & 0xFF);
-  FILE* file = fopen(path, "wb");
-  if (file == NULL) {
-    perror(path);
-    exit(2);
-  }
-  fwrite(prefix, 1, 8, file);
-  fwrite(header, 1, length, file);
-  for (unsigned long long i = 0; i < offset; ++i) fputc((int)(i & 0xFF), file);
-  fclose(file);
+  write_safetensors_file(path, header, length, offset);
 }
 
 /* A directory holding model.safetensors beside its index: opening it notes the choice (info). */
@@ -90,13 +59,7 @@ static void write_dir_with_a_note(const char* dir) {
   snprintf(path, sizeof path, "%s/model.safetensors", dir);
   write_llama_shaped(path);
   snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-  FILE* file = fopen(path, "wb");
-  if (file == NULL) {
-    perror(path);
-    exit(2);
-  }
-  fputs("{\"weight_map\": {}}", file);
-  fclose(file);
+  write_text_file(path, "{\"weight_map\": {}}");
 }
 
 static void test_log_callback(const char* dir) {

@@ -2,7 +2,8 @@
 """Writes the seed corpora of the fuzz targets into corpus/<target>/.
 
 parse_header and load take one .safetensors file; checkpoint_index takes an index.json and up to
-two shards joined by SPLIT (the separator fuzz_checkpoint_index.cpp cuts at).
+two shards joined by SPLIT (the separator fuzz_checkpoint_index.cpp cuts at); pickle takes a
+data.pkl, zip_directory a whole torch.save archive (seeded from tests/data/pt).
 
 Seeds are small on purpose (libFuzzer mutates small inputs best): each valid file has a handful of
 tiny tensors, and each invalid one breaks exactly one rule of the format so the fuzzer starts next
@@ -210,6 +211,77 @@ def load_seeds():
     return s
 
 
+PT_FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "data" / "pt"
+
+
+class _Reduce:
+    """An object whose pickle calls `func(*args)`: pickle.dumps only writes it, never calls it."""
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def pickle_seeds():
+    """data.pkl of the torch.save fixtures, plain state-dict-like pickles of every protocol, and
+    the attacks the reader refuses (written by pickle.dumps, which calls nothing)."""
+    import collections
+    import os
+    import pickle
+    import subprocess
+    import zipfile
+
+    out = {}
+    for fixture in ("state_dict_dtypes.pt", "nested_checkpoint.pth"):
+        with zipfile.ZipFile(PT_FIXTURES / fixture) as z:
+            name = next(n for n in z.namelist() if n.endswith("/data.pkl"))
+            out["torch_" + fixture.split(".")[0]] = z.read(name)
+    plain = {"epoch": 3, "lr": 0.5, "name": "run", "flags": [True, False, None],
+             "shape": (1, 2, 3), "blob": b"\x00\xff", "big": 1 << 40, "neg": -7,
+             "nested": collections.OrderedDict(a={"b": [1, 2]})}
+    for proto in (2, 3, 4, 5):
+        out[f"plain_protocol_{proto}"] = pickle.dumps(plain, protocol=proto)
+    shared = [1, 2]
+    out["memo_shared"] = pickle.dumps({"a": shared, "b": shared}, protocol=2)
+    cycle = []
+    cycle.append(cycle)
+    out["memo_cycle"] = pickle.dumps(cycle, protocol=2)
+    out["attack_os_system"] = pickle.dumps(_Reduce(os.system, ("true",)), protocol=2)
+    out["attack_eval_p4"] = pickle.dumps(_Reduce(eval, ("1",)), protocol=4)
+    out["attack_popen"] = pickle.dumps(_Reduce(subprocess.Popen, (["true"],)), protocol=2)
+    out["attack_newobj"] = pickle.dumps(collections.Counter(a=1), protocol=2)
+    return out
+
+
+def zip_seeds():
+    """torch.save archives (the fixtures), and small archives from zipfile: stored, deflated,
+    zip64-forced, without data.pkl."""
+    import io
+    import zipfile
+
+    out = {}
+    for fixture in ("state_dict_dtypes.pt", "nested_checkpoint.pth", "legacy_format.pt"):
+        out["torch_" + fixture.split(".")[0]] = (PT_FIXTURES / fixture).read_bytes()
+
+    def archive(entries, compression=zipfile.ZIP_STORED, zip64=False):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression) as z:
+            for name, data in entries:
+                with z.open(name, "w", force_zip64=zip64) as f:
+                    f.write(data)
+        return buffer.getvalue()
+
+    with zipfile.ZipFile(PT_FIXTURES / "nested_checkpoint.pth") as z:
+        members = [(i.filename, z.read(i)) for i in z.infolist()]
+    out["zipfile_stored"] = archive(members)
+    out["zipfile_deflated"] = archive(members, zipfile.ZIP_DEFLATED)
+    out["zipfile_zip64"] = archive(members, zip64=True)
+    out["zipfile_no_data_pkl"] = archive([("archive/readme", b"hello")])
+    return out
+
+
 def write_corpus(out, generated, max_seed):
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*"):  # keep fuzzing regressions, drop seeds this script no longer makes
@@ -230,6 +302,8 @@ def main():
     write_corpus(root / "parse_header", seeds(), 4096)
     write_corpus(root / "checkpoint_index", checkpoint_index_seeds(), 4096)
     write_corpus(root / "load", load_seeds(), 8192)
+    write_corpus(root / "pickle", pickle_seeds(), 8192)
+    write_corpus(root / "zip_directory", zip_seeds(), 16384)
 
 
 if __name__ == "__main__":

@@ -102,12 +102,21 @@ TEST(CheckpointDirectory, empty_directory_is_not_found_naming_it) {
                            {dir.path().string()}));
 }
 
-TEST(CheckpointDirectory, directory_without_safetensors_is_not_found) {
+TEST(CheckpointDirectory, directory_without_safetensors_or_pytorch_model_bin_is_not_found) {
   TempDir dir;
   dir.write_text("config.json", "{}");
-  dir.write_text("pytorch_model.bin", "pickle");
+  dir.write_text("model.ckpt", "pickle");
   EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(dir.path()); }, ErrorCode::NotFound,
                            {dir.path().string()}));
+}
+
+// Without safetensors, transformers' pytorch_model.bin is opened (tests/unit/test_torch_*.cpp);
+// one that is no checkpoint at all fails as a bad file, naming it.
+TEST(CheckpointDirectory, pytorch_model_bin_that_is_not_a_checkpoint_is_a_format_error_naming_it) {
+  TempDir dir;
+  dir.write_text("pytorch_model.bin", "pickle");
+  EXPECT_TRUE(throws_error([&] { (void)Checkpoint::open(dir.path()); }, ErrorCode::HeaderTooSmall,
+                           {"pytorch_model.bin"}));
 }
 
 TEST(CheckpointDirectory, tensor_in_two_files_is_invalid_index_naming_both) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -49,6 +50,21 @@ TEST_F(ShardIndex, lists_shards_in_name_order_with_their_tensors) {
   EXPECT_EQ(parsed.shards[1], dir_.path() / "s2.safetensors");
   EXPECT_EQ(parsed.tensors[0], (std::vector<std::string>{"b", "a"}));
   EXPECT_EQ(parsed.tensors[1], (std::vector<std::string>{"c"}));
+}
+
+TEST_F(ShardIndex, keeps_the_scalar_members_of_metadata_as_their_text) {
+  const auto index = write_index(
+      R"({"metadata":{"total_size":6,"note":"caf\u00e9","ok":true,"none":null,"neg":-1.5e3,)"
+      R"("nested":{"x":1},"list":[1,2]},)"
+      R"("weight_map":{"c":"s2.safetensors","b":"s1.safetensors","a":"s1.safetensors"}})");
+  const Checkpoint checkpoint = Checkpoint::open(index);
+  const std::map<std::string, std::string> expected{{"total_size", "6"},
+                                                    {"note", "caf\xc3\xa9"},
+                                                    {"ok", "true"},
+                                                    {"none", "null"},
+                                                    {"neg", "-1.5e3"}};
+  EXPECT_EQ(checkpoint.index_metadata(), expected);
+  EXPECT_TRUE(Checkpoint::open(dir_.path() / "s1.safetensors").index_metadata().empty());
 }
 
 TEST_F(ShardIndex, tolerates_whitespace_around_the_object) {
@@ -105,25 +121,26 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     WrongShape, ShardIndexRejects,
-    ::testing::Values(BadIndex{"array_root", "[" + with_map(kGoodMap) + "]"},
-                      BadIndex{"string_root", R"("s1.safetensors")"}, BadIndex{"number_root", "42"},
-                      BadIndex{"null_root", "null"},
-                      BadIndex{"no_weight_map", R"({"metadata":{"total_size":6}})"},
-                      BadIndex{"misspelled_weight_map", R"({"weightmap":{"a":"s1.safetensors"}})"},
-                      BadIndex{"weight_map_array", with_map(R"(["s1.safetensors"])")},
-                      BadIndex{"weight_map_string", with_map(R"("s1.safetensors")")},
-                      BadIndex{"weight_map_null", with_map("null")},
-                      BadIndex{"empty_weight_map", with_map("{}")},
-                      BadIndex{"weight_map_twice", R"({"weight_map":{"a":"s1.safetensors"},)"
-                                                   R"("weight_map":{"c":"s2.safetensors"}})"},
-                      BadIndex{"value_number", with_map(R"({"a":1})")},
-                      BadIndex{"value_null", with_map(R"({"a":null})")},
-                      BadIndex{"value_bool", with_map(R"({"a":true})")},
-                      BadIndex{"value_array", with_map(R"({"a":["s1.safetensors"]})")},
-                      BadIndex{"value_object", with_map(R"({"a":{"file":"s1.safetensors"}})")},
-                      BadIndex{"duplicate_tensor",
-                               with_map(R"({"a":"s1.safetensors","b":"s1.safetensors",)"
-                                        R"("c":"s2.safetensors","a":"s1.safetensors"})")}),
+    ::testing::Values(
+        BadIndex{"array_root", "[" + with_map(kGoodMap) + "]"},
+        BadIndex{"string_root", R"("s1.safetensors")"}, BadIndex{"number_root", "42"},
+        BadIndex{"null_root", "null"},
+        BadIndex{"no_weight_map", R"({"metadata":{"total_size":6}})"},
+        BadIndex{"misspelled_weight_map", R"({"weightmap":{"a":"s1.safetensors"}})"},
+        BadIndex{"weight_map_array", with_map(R"(["s1.safetensors"])")},
+        BadIndex{"weight_map_string", with_map(R"("s1.safetensors")")},
+        BadIndex{"weight_map_null", with_map("null")}, BadIndex{"empty_weight_map", with_map("{}")},
+        BadIndex{"metadata_key_twice",
+                 R"({"metadata":{"total_size":6,"total_size":7},)" + with_map(kGoodMap).substr(1)},
+        BadIndex{"weight_map_twice", R"({"weight_map":{"a":"s1.safetensors"},)"
+                                     R"("weight_map":{"c":"s2.safetensors"}})"},
+        BadIndex{"value_number", with_map(R"({"a":1})")},
+        BadIndex{"value_null", with_map(R"({"a":null})")},
+        BadIndex{"value_bool", with_map(R"({"a":true})")},
+        BadIndex{"value_array", with_map(R"({"a":["s1.safetensors"]})")},
+        BadIndex{"value_object", with_map(R"({"a":{"file":"s1.safetensors"}})")},
+        BadIndex{"duplicate_tensor", with_map(R"({"a":"s1.safetensors","b":"s1.safetensors",)"
+                                              R"("c":"s2.safetensors","a":"s1.safetensors"})")}),
     [](const ::testing::TestParamInfo<BadIndex>& param) { return std::string(param.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(

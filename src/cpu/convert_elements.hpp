@@ -1,0 +1,23 @@
+#pragma once
+// Element conversion on the CPU: what the CPU engine runs while a chunk lands when the plan asks
+// for another dtype than the file stores. The element rules live in convert/float_bits.hpp, shared
+// with the CUDA kernel; this is their loop over a span.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "stload/dtype.hpp"
+
+namespace stload::detail {
+
+/// Whether a tensor stored as `from` may be loaded as `to`: BF16, F16, F32 and F64 to each other,
+/// F8_E4M3 and F8_E5M2 to BF16, F16 and F32, and any dtype to itself. Integer, bool and sub-byte
+/// dtypes are never converted.
+[[nodiscard]] bool convertible(Dtype from, Dtype to) noexcept;
+
+/// Converts `count` little-endian elements of `from` at `in` into `to` at `out` (the spans may
+/// not overlap; no alignment needed). @throws Error InvalidArgument when !convertible(from, to)
+void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
+                      std::uint64_t count);
+
+}  // namespace stload::detail
