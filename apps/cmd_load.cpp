@@ -55,6 +55,10 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
   json.Uint64(stats.files_read_by_mmap);
   json.Key("files_read_by_pread");
   json.Uint64(stats.files_read_by_pread);
+  json.Key("files_read_by_direct");
+  json.Uint64(stats.files_read_by_direct);
+  json.Key("files_direct_fallback");
+  json.Uint64(stats.files_direct_fallback);
   json.Key("baseline_rss_anon_bytes");
   json.Uint64(stats.baseline_rss_anon_bytes);
   json.Key("peak_rss_anon_bytes");
@@ -124,7 +128,13 @@ int cmd_load(Args args) {
               << " for the load itself (staging " << format_bytes(stats.staging_bytes) << ", "
               << stats.chunks << " chunks)\n";
     std::cout << "  read " << stats.files_read_by_mmap << " file(s) from the mapping, "
-              << stats.files_read_by_pread << " with pread\n";
+              << stats.files_read_by_pread << " with pread, " << stats.files_read_by_direct
+              << " with O_DIRECT";
+    if (stats.files_direct_fallback > 0) {
+      std::cout << " (" << stats.files_direct_fallback
+                << " with pread where the file system refused O_DIRECT)";
+    }
+    std::cout << "\n";
     for (const auto& [device, bytes] : stats.device_bytes) {
       std::cout << "  " << device.to_string() << ": " << per_device_tensors[device] << " tensors, "
                 << format_bytes(bytes) << " arena\n";

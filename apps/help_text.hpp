@@ -44,9 +44,13 @@ inline constexpr const char* kLoadOptionsHelp =
     "                              whose * stays within one dotted segment (model.layers.*.mlp);\n"
     "                              a pattern matching no tensor is an error\n"
     "  --allow-unmatched           accept --only patterns that match nothing (and an empty load)\n"
-    "  --read auto|pread|mmap      how file bytes are read: mmap (a streaming copy from the\n"
+    "  --read auto|pread|mmap|direct\n"
+    "                              how file bytes are read: mmap (a streaming copy from the\n"
     "                              mapping) is fastest from the page cache, pread from disk;\n"
-    "                              auto (default) picks per file by how much is cached\n"
+    "                              direct reads with O_DIRECT, past the page cache (refused\n"
+    "                              on file systems without it); auto (default) picks per\n"
+    "                              file by how much is cached: mmap, direct when cold, pread\n"
+    "                              when partly cached\n"
     "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
     "                              into the destination arena\n";
 

@@ -61,8 +61,10 @@ LoadOptions load_options_from(const ParsedArgs& args) {
       options.read_method = ReadMethod::Pread;
     } else if (*read == "mmap") {
       options.read_method = ReadMethod::Mmap;
+    } else if (*read == "direct") {
+      options.read_method = ReadMethod::Direct;
     } else {
-      throw UsageError("--read must be auto, pread or mmap, got '" + *read + "'");
+      throw UsageError("--read must be auto, pread, mmap or direct, got '" + *read + "'");
     }
   }
   options.direct = !args.has("--no-direct");

@@ -137,6 +137,8 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     stats->staging_bytes = figures.staging_bytes;
     stats->files_read_by_mmap = figures.files_read_by_mmap;
     stats->files_read_by_pread = figures.files_read_by_pread;
+    stats->files_read_by_direct = figures.files_read_by_direct;
+    stats->files_direct_fallback = figures.files_direct_fallback;
     stats->baseline_rss_anon_bytes = baseline_rss;
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
     stats->device_bytes.clear();

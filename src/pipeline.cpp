@@ -1,54 +1,20 @@
 #include "pipeline.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
 
-#include "cpu/guarded_copy.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "detail/nvtx.hpp"
+#include "io/file_source.hpp"
 
 namespace stload::detail {
 namespace {
-
-ssize_t system_pread(int fd, void* buffer, std::size_t bytes, off_t offset) {
-  return ::pread(fd, buffer, bytes, offset);
-}
-
-std::atomic<PreadFunction> pread_function{&system_pread};
-
-// MappedFile::read_at's loop, through the replaceable pread: a short read is continued, an error or
-// an end of file inside the range is an Io error naming the file and offset.
-void pread_exact(const MappedFile& mapping, std::byte* out, std::uint64_t bytes,
-                 std::uint64_t offset) {
-  const PreadFunction read = pread_function.load(std::memory_order_relaxed);
-  std::uint64_t done = 0;
-  while (done < bytes) {
-    const ssize_t got = read(mapping.fd(), out + done, static_cast<std::size_t>(bytes - done),
-                             static_cast<off_t>(offset + done));
-    if (got < 0 && errno == EINTR) continue;
-    STLOAD_EXPECT(got >= 0, ErrorCode::Io,
-                  errno_message(mapping.path().string() + ": read at offset " +
-                                std::to_string(offset + done)));
-    STLOAD_EXPECT(got > 0, ErrorCode::Io,
-                  mapping.path().string() + ": unexpected end of file at offset " +
-                      std::to_string(offset + done) + " (file truncated?)");
-    done += static_cast<std::uint64_t>(got);
-  }
-}
-
-// Auto reads a file from its mapping when more than this fraction of its data is cached; below it
-// pread's readahead is in charge. Partly cached files are not measured yet: the value is a choice.
-constexpr double kMmapWhenResident = 0.9;
 
 constexpr std::uint64_t kSlotAlignment = 4096;
 
@@ -75,12 +41,12 @@ class Pipeline {
     figures.peak_rss_anon_bytes = rss_anon_bytes();
     peak_rss_ = figures.peak_rss_anon_bytes;
     size_ring();
-    prepare_files();
-    for (std::size_t f = 0; f < file_method_.size(); ++f) {
-      if (file_total_[f] == 0) continue;
-      ++(file_method_[f] == ReadMethod::Mmap ? figures.files_read_by_mmap
-                                             : figures.files_read_by_pread);
-    }
+    SourceCounts counts;
+    sources_ = make_sources(checkpoint_, file_total_, options_.read_method, counts);
+    figures.files_read_by_mmap = counts.mmap;
+    figures.files_read_by_pread = counts.pread;
+    figures.files_read_by_direct = counts.direct;
+    figures.files_direct_fallback = counts.direct_fallback;
     // Declared after the staging it reads, so that on every path the session (draining its copies)
     // is destroyed before the staging memory is freed.
     std::unique_ptr<Buffer> staging;
@@ -110,34 +76,6 @@ class Pipeline {
   }
 
  private:
-  // A file that shrank since it was opened fails here, cleanly, naming the file (one truncated
-  // while the load runs fails in pread, or in guarded_copy for the mapping). Opening read headers
-  // with readahead off; streaming the data wants it on. Auto picks the read method per file: a
-  // streaming copy from the mapping is the fastest way out of the page cache (0.95-1.0x the memcpy
-  // ceiling against pread's 0.8x on the development VM), while pread's readahead serves a cold
-  // file better (1.1-1.8x faster there).
-  void prepare_files() {
-    file_method_.assign(file_total_.size(), options_.read_method);
-    for (std::size_t f = 0; f < file_total_.size(); ++f) {
-      if (file_total_[f] == 0) continue;
-      const FileInfo& info = checkpoint_.files[f];
-      const MappedFile& mapping = checkpoint_.mappings[f];
-      struct stat now {};
-      STLOAD_EXPECT(::fstat(mapping.fd(), &now) == 0, ErrorCode::Io,
-                    errno_message(info.path.string() + ": fstat"));
-      STLOAD_EXPECT(static_cast<std::uint64_t>(now.st_size) >= info.size, ErrorCode::Io,
-                    info.path.string() + ": the file is " + std::to_string(now.st_size) +
-                        " bytes, but was " + std::to_string(info.size) +
-                        " when the checkpoint was opened (truncated?)");
-      if (options_.read_method == ReadMethod::Auto) {
-        const double resident =
-            mapping.resident_fraction(info.data_offset, info.size - info.data_offset);
-        file_method_[f] = resident > kMmapWhenResident ? ReadMethod::Mmap : ReadMethod::Pread;
-      }
-      mapping.advise_sequential(info.data_offset, info.size - info.data_offset);
-    }
-  }
-
   // The devices staged chunks go to: the only ones the copy session may touch.
   [[nodiscard]] std::vector<Device> staged_devices() const {
     std::vector<Device> devices;
@@ -239,7 +177,7 @@ class Pipeline {
         ++j;
       }
       std::byte* at = destination + pieces[i].chunk_offset;
-      read_run(pieces[i].file, pieces[i].file_offset, run, at, streaming);
+      sources_[pieces[i].file]->read(at, run, pieces[i].file_offset, streaming);
       for (std::size_t k = j - 1; k > i; --k) {
         std::byte* to = destination + pieces[k].chunk_offset;
         const std::byte* from = at + (pieces[k].file_offset - pieces[i].file_offset);
@@ -247,22 +185,6 @@ class Pipeline {
       }
       i = j;
     }
-  }
-
-  void read_run(std::size_t file, std::uint64_t offset, std::uint64_t bytes, std::byte* out,
-                bool streaming) const {
-    const MappedFile& mapping = checkpoint_.mappings[file];
-    if (file_method_[file] == ReadMethod::Pread) {
-      pread_exact(mapping, out, bytes, offset);
-      return;
-    }
-    STLOAD_EXPECT(offset + bytes <= mapping.size(), ErrorCode::Io,
-                  mapping.path().string() + ": range at offset " + std::to_string(offset) +
-                      " is past the end of the mapping");
-    STLOAD_EXPECT(guarded_copy(out, mapping.bytes().data() + offset, bytes, streaming),
-                  ErrorCode::Io,
-                  mapping.path().string() + ": range at offset " + std::to_string(offset) +
-                      " vanished while being read (file truncated?)");
   }
 
   void report(const Chunk& chunk) {
@@ -304,9 +226,9 @@ class Pipeline {
   std::vector<std::unique_ptr<Buffer>>& arenas_;
   CopyEngine& engine_;
   const LoadOptions& options_;
-  std::vector<ReadMethod> file_method_;  // per file, Auto resolved
-  std::vector<bool> direct_;             // per arena
-  std::vector<bool> stream_staged_;      // per arena: fill its staging slots with streaming stores
+  std::vector<std::unique_ptr<FileSource>> sources_;  // per file; null for files not read
+  std::vector<bool> direct_;                          // per arena
+  std::vector<bool> stream_staged_;  // per arena: fill its staging slots with streaming stores
 
   std::size_t readers_ = 1;
   std::size_t slots_ = 0;
@@ -326,10 +248,6 @@ class Pipeline {
 };
 
 }  // namespace
-
-void set_pread_for_testing(PreadFunction function) noexcept {
-  pread_function.store(function != nullptr ? function : &system_pread);
-}
 
 void check_pipeline_options(const LoadOptions& options) {
   STLOAD_EXPECT(options.staging_bytes >= options.chunk_bytes, ErrorCode::InvalidArgument,

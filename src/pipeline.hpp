@@ -3,13 +3,12 @@
 // the engine copies each slot to its arena asynchronously, and a slot is reused only once its copy
 // has completed. Order, back-pressure, errors and cancellation live here, not in the engines.
 
-#include <sys/types.h>
-
 #include <cstddef>
 #include <memory>
 #include <vector>
 
 #include "checkpoint_impl.hpp"
+#include "io/file_source.hpp"  // set_pread_for_testing, for the fault-injection tests
 #include "stload/loader.hpp"
 
 namespace stload::detail {
@@ -21,14 +20,9 @@ struct PipelineFigures {
   double copy_seconds = 0;
   std::uint64_t files_read_by_mmap = 0;
   std::uint64_t files_read_by_pread = 0;
+  std::uint64_t files_read_by_direct = 0;
+  std::uint64_t files_direct_fallback = 0;
 };
-
-/// The pread the Pread read method calls, one system call at a time, with ::pread's contract.
-using PreadFunction = ssize_t (*)(int fd, void* buffer, std::size_t bytes, off_t offset);
-
-/// Fault-injection seam for tests (I/O errors, short reads): replaces the pread of every later
-/// load; nullptr restores ::pread. Set it only while no load runs.
-void set_pread_for_testing(PreadFunction function) noexcept;
 
 /// Checks the options the pipeline depends on, so a bad one fails before anything is allocated:
 /// the staging budget must hold one chunk (checked in every mode, so that whether a load is

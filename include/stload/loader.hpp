@@ -29,11 +29,19 @@ struct Progress {
 
 /// @brief How file bytes reach the staging slots.
 enum class ReadMethod : std::uint8_t {
-  Pread,  ///< pread(2): the kernel's readahead serves a cold page cache best
+  Pread,  ///< pread(2) with the kernel's readahead: a file partly in the page cache
   Mmap,   ///< a streaming copy from the mapping: fastest when the file is in the page cache
-  Auto,   ///< per file: Mmap when over 90% of its data is in the page cache (mincore), else Pread
+  /// Per file, by how much of its data is in the page cache (mincore): Mmap over 90%, Direct
+  /// under 10% (Pread where the file system refuses O_DIRECT, counted in
+  /// LoadStats::files_direct_fallback), Pread in between.
+  Auto,
+  /// O_DIRECT: the file opened again with O_DIRECT and read in aligned blocks, past the page
+  /// cache (a cold file is neither cached nor does it evict others). Unaligned ranges go through
+  /// an 8 MiB bounce buffer per reader. A file system that refuses O_DIRECT (EINVAL on open) is an
+  /// InvalidArgument error naming the file; read such files with Pread or Mmap.
+  Direct,
 };
-// Either way a file truncated while it loads is a clean Io error naming the file and offset.
+// Every way, a file truncated while it loads is a clean Io error naming the file and offset.
 
 /// @brief Readers, staging budget and chunk size for a machine: what a load uses for the options
 /// left at 0. With c cores (0: unknown, taken as 2) and d devices the load stages to (at least 1):
@@ -124,6 +132,10 @@ struct LoadStats {
   std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
   std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping
   std::uint64_t files_read_by_pread = 0;      ///< files read with pread
+  std::uint64_t files_read_by_direct = 0;     ///< files read with O_DIRECT
+  /// Files Auto chose to read with O_DIRECT (cold ones) whose file system refused it: read with
+  /// pread instead (and counted in files_read_by_pread too).
+  std::uint64_t files_direct_fallback = 0;
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
                                                                ///< (caller destinations included)
   /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.

@@ -171,9 +171,12 @@ struct DLManagedTensor;
 
 /** @brief How file bytes reach the copies (C++ stload::ReadMethod; zero is Auto here). */
 typedef enum stload_read_method {
-  STLOAD_READ_AUTO = 0,   ///< per file: from the mapping when it is in the page cache, else pread
-  STLOAD_READ_PREAD = 1,  ///< pread(2): the kernel's readahead serves a cold page cache best
-  STLOAD_READ_MMAP = 2,   ///< a streaming copy from the file's mapping
+  STLOAD_READ_AUTO = 0,    ///< per file: the mapping when over 90% is in the page cache, O_DIRECT
+                           ///< when under 10% (pread where refused), else pread
+  STLOAD_READ_PREAD = 1,   ///< pread(2) with the kernel's readahead
+  STLOAD_READ_MMAP = 2,    ///< a streaming copy from the file's mapping
+  STLOAD_READ_DIRECT = 3,  ///< O_DIRECT, past the page cache; a file system that refuses it is
+                           ///< STLOAD_ERROR_INVALID_ARGUMENT naming the file
 } stload_read_method;
 
 /**
@@ -248,6 +251,8 @@ typedef struct stload_load_stats {
   uint64_t baseline_rss_anon_bytes;  ///< anonymous RSS before the load began
   uint64_t files_read_by_mmap;       ///< files read from their mapping
   uint64_t files_read_by_pread;      ///< files read with pread
+  uint64_t files_read_by_direct;     ///< files read with O_DIRECT
+  uint64_t files_direct_fallback;    ///< cold files Auto read with pread: O_DIRECT refused
 } stload_load_stats;
 
 /**

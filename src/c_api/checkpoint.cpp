@@ -22,8 +22,8 @@ namespace {
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
 static_assert(sizeof(stload_load_options) ==
               offsetof(stload_load_options, flags) + sizeof(stload_load_options::flags));
-static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, files_read_by_pread) +
-                                               sizeof(stload_load_stats::files_read_by_pread));
+static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, files_direct_fallback) +
+                                               sizeof(stload_load_stats::files_direct_fallback));
 
 ReadMethod read_method_of(stload_read_method method) {
   switch (method) {
@@ -33,6 +33,8 @@ ReadMethod read_method_of(stload_read_method method) {
       return ReadMethod::Pread;
     case STLOAD_READ_MMAP:
       return ReadMethod::Mmap;
+    case STLOAD_READ_DIRECT:
+      return ReadMethod::Direct;
   }
   STLOAD_FAIL(ErrorCode::InvalidArgument,
               "unknown read method " + std::to_string(static_cast<int>(method)));
@@ -93,6 +95,8 @@ stload_load_stats to_c(const LoadStats& in) {
   out.baseline_rss_anon_bytes = in.baseline_rss_anon_bytes;
   out.files_read_by_mmap = in.files_read_by_mmap;
   out.files_read_by_pread = in.files_read_by_pread;
+  out.files_read_by_direct = in.files_read_by_direct;
+  out.files_direct_fallback = in.files_direct_fallback;
   return out;
 }
 

@@ -22,6 +22,7 @@
 
 #include "conformance/conformance_support.hpp"
 #include "support/counting_engine.hpp"
+#include "support/o_direct.hpp"
 
 namespace stload::conformance {
 
@@ -409,9 +410,13 @@ TYPED_TEST_P(Conformance, auto_read_method_maps_a_cached_file_and_reports_every_
     ReadMethod method;
     std::uint64_t by_mmap;
     std::uint64_t by_pread;
+    std::uint64_t by_direct;
   };
-  for (const Case c : {Case{ReadMethod::Auto, 1, 0}, Case{ReadMethod::Mmap, 1, 0},
-                       Case{ReadMethod::Pread, 0, 1}}) {
+  // O_DIRECT where the file system takes it; Auto picks it only for cold files (the next test).
+  const bool o_direct = stload::testing::o_direct_refused().empty();
+  for (const Case c : {Case{ReadMethod::Auto, 1, 0, 0}, Case{ReadMethod::Mmap, 1, 0, 0},
+                       Case{ReadMethod::Pread, 0, 1, 0}, Case{ReadMethod::Direct, 0, 0, 1}}) {
+    if (c.method == ReadMethod::Direct && !o_direct) continue;
     LoadOptions options = this->options();
     options.read_method = c.method;
     LoadStats stats;
@@ -419,14 +424,35 @@ TYPED_TEST_P(Conformance, auto_read_method_maps_a_cached_file_and_reports_every_
     const LoadedModel model = load(checkpoint, options, engine, &stats);
     EXPECT_EQ(stats.files_read_by_mmap, c.by_mmap) << static_cast<int>(c.method);
     EXPECT_EQ(stats.files_read_by_pread, c.by_pread) << static_cast<int>(c.method);
+    EXPECT_EQ(stats.files_read_by_direct, c.by_direct) << static_cast<int>(c.method);
+    EXPECT_EQ(stats.files_direct_fallback, 0U) << static_cast<int>(c.method);
     expect_matches_file(model, checkpoint);
   }
 }
 
+TYPED_TEST_P(Conformance, auto_read_method_reads_an_evicted_file_with_o_direct) {
+  if (const std::string why = stload::testing::o_direct_refused(); !why.empty())
+    GTEST_SKIP() << why;
+  const auto path = this->write("cold.safetensors", u8_tensors("t", 6, 512 * kKiB));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  if (!stload::testing::evict_from_page_cache(path)) {
+    GTEST_SKIP() << "could not evict " << path << " from the page cache";
+  }
+  LoadOptions options = this->options();
+  options.read_method = ReadMethod::Auto;
+  LoadStats stats;
+  auto engine = this->engine();
+  const LoadedModel model = load(checkpoint, options, engine, &stats);
+  EXPECT_EQ(stats.files_read_by_direct, 1U);
+  EXPECT_EQ(stats.files_read_by_mmap + stats.files_read_by_pread, 0U);
+  expect_matches_file(model, checkpoint);
+}
+
 TYPED_TEST_P(Conformance, file_truncated_after_open_is_an_io_error_naming_the_file) {
-  // Both read methods: the shrunken file is refused before its mapping is touched (reading past
+  // Every read method: the shrunken file is refused before its mapping is touched (reading past
   // the end of a mapping would raise SIGBUS instead).
-  for (const ReadMethod method : {ReadMethod::Pread, ReadMethod::Mmap}) {
+  for (const ReadMethod method : {ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Direct}) {
+    if (method == ReadMethod::Direct && !stload::testing::o_direct_refused().empty()) continue;
     const auto path = this->write("truncated.safetensors", u8_tensors("t", 8, 64 * kKiB));
     const Checkpoint checkpoint = Checkpoint::open(path);
     std::filesystem::resize_file(path, checkpoint.files()[0].data_offset + 100 * kKiB);
@@ -445,6 +471,26 @@ TYPED_TEST_P(Conformance, file_truncated_during_the_load_is_an_io_error_with_pre
   const std::uint64_t keep = checkpoint.files()[0].data_offset + 64 * kKiB;
   LoadOptions options = this->options();
   options.read_method = ReadMethod::Pread;  // a mapping would fault (SIGBUS), not fail cleanly
+  // Truncated once the first chunk is in: later chunks meet the end of the file.
+  options.progress = [&path, keep, done = false](const Progress&) mutable {
+    if (!done) std::filesystem::resize_file(path, keep);
+    done = true;
+    return true;
+  };
+  auto engine = this->engine();
+  EXPECT_TRUE(is_error(error_of([&] { static_cast<void>(load(checkpoint, options, engine)); }),
+                       ErrorCode::Io, {path.string()}));
+  this->expect_released(*engine);
+}
+
+TYPED_TEST_P(Conformance, file_truncated_during_the_load_is_an_io_error_with_o_direct) {
+  if (const std::string why = stload::testing::o_direct_refused(); !why.empty())
+    GTEST_SKIP() << why;
+  const auto path = this->write("shrinking.safetensors", u8_tensors("t", 8, 64 * kKiB));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  const std::uint64_t keep = checkpoint.files()[0].data_offset + 64 * kKiB;
+  LoadOptions options = this->options();
+  options.read_method = ReadMethod::Direct;
   // Truncated once the first chunk is in: later chunks meet the end of the file.
   options.progress = [&path, keep, done = false](const Progress&) mutable {
     if (!done) std::filesystem::resize_file(path, keep);
@@ -586,8 +632,10 @@ REGISTER_TYPED_TEST_SUITE_P(
     model_too_big_for_auto_limits_is_out_of_memory, arena_larger_than_the_device_is_out_of_memory,
     cancelling_from_the_progress_callback_stops_promptly,
     auto_read_method_maps_a_cached_file_and_reports_every_choice,
+    auto_read_method_reads_an_evicted_file_with_o_direct,
     file_truncated_after_open_is_an_io_error_naming_the_file,
     file_truncated_during_the_load_is_an_io_error_with_pread,
+    file_truncated_during_the_load_is_an_io_error_with_o_direct,
     staging_budget_smaller_than_a_chunk_is_invalid_argument,
     progress_is_monotone_and_ends_at_the_totals, arenas_live_until_the_last_model_copy_is_gone,
     failed_allocation_releases_everything, failed_copy_releases_everything,

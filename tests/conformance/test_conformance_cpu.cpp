@@ -1,8 +1,9 @@
 // The conformance suite on the CPU engine, in each way it can move bytes: straight into the arenas
-// (direct), and through the staging ring filled by pread or from the mapping.
+// (direct), and through the staging ring, reading by pread, from the mapping or with O_DIRECT.
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "support/o_direct.hpp"
 
 namespace stload::conformance {
 
@@ -51,7 +52,29 @@ struct CpuStagedMmap : CpuConfig {
   }
 };
 
-using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, CpuStagedMmap>;
+// O_DIRECT reads (io/direct_source.hpp), straight into the arenas (unaligned destinations, through
+// the bounce buffer) and into the 4 KiB-aligned staging slots. Skipped where the temp directory's
+// file system refuses O_DIRECT.
+struct CpuODirectConfig : CpuConfig {
+  static std::string unavailable() { return stload::testing::o_direct_refused(); }
+};
+
+struct CpuDirectODirect : CpuODirectConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Direct;
+  }
+};
+
+struct CpuStagedODirect : CpuODirectConfig {
+  static void configure(LoadOptions& options) {
+    options.direct = false;
+    options.read_method = ReadMethod::Direct;
+  }
+};
+
+using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, CpuStagedMmap,
+                                    CpuDirectODirect, CpuStagedODirect>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, CallerMemory, CpuConfigs);

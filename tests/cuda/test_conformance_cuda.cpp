@@ -4,6 +4,7 @@
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
 #include "support/cuda_skip.hpp"
+#include "support/o_direct.hpp"
 
 #ifndef STLOAD_HAVE_CUDA
 #error "tests/cuda is built only with the CUDA engine (CMake passes STLOAD_HAVE_CUDA)"
@@ -42,7 +43,20 @@ struct CudaMmap : CudaConfig {
   }
 };
 
-using CudaConfigs = ::testing::Types<CudaPread, CudaMmap>;
+// O_DIRECT reads into the pinned, 4 KiB-aligned staging slots (and straight into host arenas of
+// mixed maps). Skips without a device, or where the temp directory refuses O_DIRECT.
+struct CudaODirect : CudaConfig {
+  static std::string unavailable() {
+    const std::string why = CudaConfig::unavailable();
+    return why.empty() ? stload::testing::o_direct_refused() : why;
+  }
+  static void configure(LoadOptions& options) {
+    options.direct = true;
+    options.read_method = ReadMethod::Direct;
+  }
+};
+
+using CudaConfigs = ::testing::Types<CudaPread, CudaMmap, CudaODirect>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, Conformance, CudaConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, CallerMemory, CudaConfigs);

@@ -5,6 +5,7 @@
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
 #include "stload_sim.hpp"
+#include "support/o_direct.hpp"
 
 namespace stload::conformance {
 
@@ -39,7 +40,16 @@ struct SimGpusStagedMmap : SimGpus {
   }
 };
 
-using SimConfigs = ::testing::Types<SimGpusPread, SimGpusStagedMmap>;
+// O_DIRECT reads into the 4 KiB-aligned staging slots the simulated DMA engine reads.
+struct SimGpusODirect : SimGpus {
+  static std::string unavailable() { return stload::testing::o_direct_refused(); }
+  static void configure(LoadOptions& options) {
+    options.direct = false;
+    options.read_method = ReadMethod::Direct;
+  }
+};
+
+using SimConfigs = ::testing::Types<SimGpusPread, SimGpusStagedMmap, SimGpusODirect>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, Conformance, SimConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, CallerMemory, SimConfigs);

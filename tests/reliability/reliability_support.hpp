@@ -15,6 +15,7 @@
 #include "stload/error.hpp"
 #include "stload/loader.hpp"
 #include "stload/tensor_map.hpp"
+#include "support/o_direct.hpp"
 #include "support/throws_error.hpp"
 
 namespace stload::testing {
@@ -114,9 +115,20 @@ inline std::string read_method_name(ReadMethod method) {
       return "mmap";
     case ReadMethod::Auto:
       return "auto";
+    case ReadMethod::Direct:
+      return "direct";
   }
   return "unknown";
 }
+
+/// Skips the running test when `method` is Direct and the temp directory refuses O_DIRECT.
+#define STLOAD_SKIP_IF_NO_O_DIRECT(method)                                             \
+  do {                                                                                 \
+    if ((method) == ::stload::ReadMethod::Direct) {                                    \
+      if (const std::string why = ::stload::testing::o_direct_refused(); !why.empty()) \
+        GTEST_SKIP() << why;                                                           \
+    }                                                                                  \
+  } while (0)
 
 /// Names the instances of a test parameterized by ReadMethod.
 struct ReadMethodName {

@@ -48,6 +48,7 @@ Usage usage() {
 class ManyCycles : public ::testing::TestWithParam<ReadMethod> {};
 
 TEST_P(ManyCycles, leave_fds_mappings_and_memory_unchanged) {
+  STLOAD_SKIP_IF_NO_O_DIRECT(GetParam());
   TempDir dir;
   const std::vector<TestTensor> tensors = {{"embed", "F32", {64, 64}, pattern_bytes(16384, 1)},
                                            {"bias", "BF16", {64}, pattern_bytes(128, 2)},
@@ -89,7 +90,8 @@ TEST_P(ManyCycles, leave_fds_mappings_and_memory_unchanged) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryReadMethod, ManyCycles,
-                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto),
+                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto,
+                                           ReadMethod::Direct),
                          testing::ReadMethodName());
 
 }  // namespace

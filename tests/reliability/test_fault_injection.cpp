@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "conformance/conformance_support.hpp"
+#include "io/direct_source.hpp"
 #include "pipeline.hpp"
 #include "reliability_support.hpp"
 #include "support/counting_engine.hpp"
@@ -66,6 +67,41 @@ ssize_t pread_always_short(int fd, void* buffer, std::size_t bytes, off_t offset
   return ::pread(fd, buffer, std::min<std::size_t>(bytes, 1000), offset);
 }
 
+// O_DIRECT takes only aligned lengths, so the fakes below read what was asked and then report
+// less, as a device may: the source must resume (on a block boundary) or see the end of the file.
+
+// The Nth read reports half of what it read; every read after it finds the end of the file.
+ssize_t pread_reports_short_then_eof_at_n(int fd, void* buffer, std::size_t bytes, off_t offset) {
+  const int n = pread_calls.fetch_add(1) + 1;
+  const int at = pread_fault_at.load();
+  if (n > at) return 0;
+  const ssize_t got = ::pread(fd, buffer, bytes, offset);
+  return n == at && got > 0 ? got / 2 : got;
+}
+
+// Every read reports at most 5000 bytes, a block and a part of one: the source must resume from
+// the partial block (O_DIRECT cannot start mid-block) and keep reading. (A read that reports less
+// than a block and no progress past it is, to the source, the end of the file.)
+ssize_t pread_reports_always_short(int fd, void* buffer, std::size_t bytes, off_t offset) {
+  pread_calls.fetch_add(1);
+  const ssize_t got = ::pread(fd, buffer, bytes, offset);
+  return got > 0 ? std::min<ssize_t>(got, 5000) : got;
+}
+
+// The injected open(2) of the O_DIRECT source: a file system that refuses O_DIRECT.
+int open_refusing_o_direct(const char* /*path*/, int /*flags*/) {
+  errno = EINVAL;
+  return -1;
+}
+
+class RefuseODirect {
+ public:
+  RefuseODirect() { detail::set_open_for_testing(&open_refusing_o_direct); }
+  RefuseODirect(const RefuseODirect&) = delete;
+  RefuseODirect& operator=(const RefuseODirect&) = delete;
+  ~RefuseODirect() { detail::set_open_for_testing(nullptr); }
+};
+
 // Installs an injected pread for one scope.
 class PreadHook {
  public:
@@ -87,6 +123,7 @@ struct FaultCase {
   int cancel_at = 0;  // progress call that returns false; 0: never
   ErrorCode code = ErrorCode::Io;
   std::string message;  // a part the error's message must hold
+  ReadMethod method = ReadMethod::Pread;
 };
 
 void PrintTo(const FaultCase& fault, std::ostream* out) {
@@ -96,6 +133,7 @@ void PrintTo(const FaultCase& fault, std::ostream* out) {
 class FaultInjection : public ::testing::TestWithParam<FaultCase> {
  protected:
   void SetUp() override {
+    STLOAD_SKIP_IF_NO_O_DIRECT(GetParam().method);
     path_ =
         dir_.write("model.safetensors",
                    stload::testing::make_safetensors(conformance::u8_tensors("t", 16, 64 * kKiB)));
@@ -106,10 +144,10 @@ class FaultInjection : public ::testing::TestWithParam<FaultCase> {
   // is staging. 16 chunks through 4 slots, so copies wait on reused slots.
   static LoadOptions options() {
     LoadOptions options;
+    options.read_method = GetParam().method;
     options.device_map =
         DeviceMap::from_rules({{"", Device{}}, {"t3", Device{DeviceKind::Cpu, 1}}});
     options.direct = false;
-    options.read_method = ReadMethod::Pread;
     options.chunk_bytes = 64 * kKiB;
     options.staging_bytes = 256 * kKiB;
     options.reader_threads = 2;
@@ -237,6 +275,39 @@ const FaultCase kFaults[] = {
      CountingEngine::injected("wait", 3)},
     {"cancel_at_the_first_progress_call", {}, nullptr, 0, 1, ErrorCode::Cancelled, "cancelled"},
     {"cancel_at_the_sixth_progress_call", {}, nullptr, 0, 6, ErrorCode::Cancelled, "cancelled"},
+    // The O_DIRECT source (io/direct_source.hpp), through the same pread seam.
+    {"o_direct_io_error_at_the_first_read",
+     {},
+     &pread_failing_at_n,
+     1,
+     0,
+     ErrorCode::Io,
+     "Input/output error",
+     ReadMethod::Direct},
+    {"o_direct_io_error_at_the_seventh_read",
+     {},
+     &pread_failing_at_n,
+     7,
+     0,
+     ErrorCode::Io,
+     "O_DIRECT read at offset",
+     ReadMethod::Direct},
+    {"o_direct_short_read_then_end_of_file_at_the_fifth_read",
+     {},
+     &pread_reports_short_then_eof_at_n,
+     5,
+     0,
+     ErrorCode::Io,
+     "unexpected end of file",
+     ReadMethod::Direct},
+    {"o_direct_staging_allocation_fails",
+     {3, 0, 0, 0},
+     nullptr,
+     0,
+     0,
+     ErrorCode::OutOfMemory,
+     CountingEngine::injected("allocation", 3),
+     ReadMethod::Direct},
 };
 
 INSTANTIATE_TEST_SUITE_P(Reliability, FaultInjection, ::testing::ValuesIn(kFaults),
@@ -279,6 +350,76 @@ TEST(FaultInjectionReads, io_error_in_direct_mode_names_the_file_and_releases_th
                        ErrorCode::Io, {path.string(), "Input/output error"}));
   EXPECT_EQ(engine->live_buffers(), 0);
   EXPECT_EQ(engine->sessions(), 0U) << "direct mode needs no copy session";
+}
+
+TEST(FaultInjectionReads, o_direct_short_reads_are_resumed_and_load_the_files_bytes) {
+  STLOAD_SKIP_IF_NO_O_DIRECT(ReadMethod::Direct);
+  stload::testing::TempDir dir;
+  const auto path =
+      dir.write("short.safetensors",
+                stload::testing::make_safetensors(conformance::u8_tensors("t", 8, 10'000)));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  for (const bool direct : {false, true}) {
+    LoadOptions options;
+    options.direct = direct;
+    options.read_method = ReadMethod::Direct;
+    options.chunk_bytes = 16 * kKiB;
+    options.staging_bytes = 64 * kKiB;
+    LoadStats stats;
+    const PreadHook hook(&pread_reports_always_short, 0);
+    const LoadedModel model = load(checkpoint, options, make_cpu_engine(), &stats);
+    EXPECT_GE(pread_calls.load(), 20) << "the short reads were not injected";
+    EXPECT_EQ(stats.files_read_by_direct, 1U);
+    expect_matches_file(model, checkpoint);
+  }
+}
+
+TEST(FaultInjectionReads, o_direct_reads_the_unaligned_tail_at_the_end_of_the_file) {
+  STLOAD_SKIP_IF_NO_O_DIRECT(ReadMethod::Direct);
+  stload::testing::TempDir dir;
+  // The last tensor ends at the end of the file, inside a block: its read asks for the whole
+  // block and gets fewer bytes, which must be enough.
+  const auto path =
+      dir.write("tail.safetensors",
+                stload::testing::make_safetensors(conformance::u8_tensors("t", 3, 5'001)));
+  ASSERT_NE(std::filesystem::file_size(path) % 4096, 0U) << "the tail must be partial";
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  for (const bool direct : {false, true}) {
+    LoadOptions options;
+    options.direct = direct;
+    options.read_method = ReadMethod::Direct;
+    const LoadedModel model = load(checkpoint, options, make_cpu_engine());
+    expect_matches_file(model, checkpoint);
+  }
+}
+
+TEST(FaultInjectionReads, o_direct_refused_by_the_file_system_is_invalid_argument_naming_it) {
+  stload::testing::TempDir dir;
+  const auto path =
+      dir.write("refused.safetensors",
+                stload::testing::make_safetensors(conformance::u8_tensors("t", 4, 64 * kKiB)));
+  const Checkpoint checkpoint = Checkpoint::open(path);
+  LoadOptions options;
+  options.read_method = ReadMethod::Direct;
+  auto engine = std::make_shared<CountingEngine>(make_cpu_engine());
+  const std::size_t fds = count_entries("/proc/self/fd");
+  {
+    const RefuseODirect refuse;
+    EXPECT_TRUE(is_error(error_of([&] { static_cast<void>(load(checkpoint, options, engine)); }),
+                         ErrorCode::InvalidArgument, {path.string(), "O_DIRECT", "pread"}));
+    // Auto picks O_DIRECT for a cold file, and pread instead where it is refused, counted.
+    if (!stload::testing::evict_from_page_cache(path)) {
+      GTEST_SKIP() << "could not evict " << path << " from the page cache (tmpfs?)";
+    }
+    options.read_method = ReadMethod::Auto;
+    LoadStats stats;
+    expect_matches_file(load(checkpoint, options, engine, &stats), checkpoint);
+    EXPECT_EQ(stats.files_read_by_direct, 0U);
+    EXPECT_EQ(stats.files_direct_fallback, 1U);
+    EXPECT_EQ(stats.files_read_by_pread, 1U);
+  }
+  EXPECT_EQ(engine->live_buffers(), 0);
+  EXPECT_EQ(count_entries("/proc/self/fd"), fds) << "a file descriptor leaked";
 }
 
 }  // namespace

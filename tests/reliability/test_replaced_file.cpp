@@ -54,6 +54,7 @@ std::map<std::string, std::uint64_t> digests_of(const LoadedModel& model) {
 class ReplacedAfterOpen : public ::testing::TestWithParam<ReadMethod> {};
 
 TEST_P(ReplacedAfterOpen, loads_the_opened_file_whole) {
+  STLOAD_SKIP_IF_NO_O_DIRECT(GetParam());
   TempDir dir;
   const auto old_tensors = version(1);
   const auto new_tensors = version(2);
@@ -88,7 +89,8 @@ TEST_P(ReplacedAfterOpen, loads_the_opened_file_whole) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryReadMethod, ReplacedAfterOpen,
-                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto),
+                         ::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Auto,
+                                           ReadMethod::Direct),
                          testing::ReadMethodName());
 
 }  // namespace

@@ -57,6 +57,7 @@ class TruncatedWhileLoading
 
 TEST_P(TruncatedWhileLoading, fails_with_io_naming_the_file) {
   const auto [method, readers, direct] = GetParam();
+  STLOAD_SKIP_IF_NO_O_DIRECT(method);
   TempDir dir;
   const fs::path path = write_checkpoint(dir);
   const Checkpoint ckpt = Checkpoint::open(path);
@@ -77,15 +78,15 @@ TEST_P(TruncatedWhileLoading, fails_with_io_naming_the_file) {
   EXPECT_TRUE(truncated) << "the progress callback never ran";
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryReadMethod, TruncatedWhileLoading,
-                         ::testing::Combine(::testing::Values(ReadMethod::Pread, ReadMethod::Mmap),
-                                            ::testing::Values(std::size_t{1}, std::size_t{2}),
-                                            ::testing::Bool()),
-                         [](const auto& param_info) {
-                           return testing::read_method_name(std::get<0>(param_info.param)) +
-                                  "_readers_" + std::to_string(std::get<1>(param_info.param)) +
-                                  (std::get<2>(param_info.param) ? "_direct" : "_staged");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    EveryReadMethod, TruncatedWhileLoading,
+    ::testing::Combine(::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Direct),
+                       ::testing::Values(std::size_t{1}, std::size_t{2}), ::testing::Bool()),
+    [](const auto& param_info) {
+      return testing::read_method_name(std::get<0>(param_info.param)) + "_readers_" +
+             std::to_string(std::get<1>(param_info.param)) +
+             (std::get<2>(param_info.param) ? "_direct" : "_staged");
+    });
 
 TEST(TruncatedBeforeLoading, mmap_load_of_a_file_truncated_after_open_is_io) {
   TempDir dir;
