@@ -278,7 +278,10 @@ TEST(ConvertElements, integers_bools_and_sub_byte_dtypes_are_refused_naming_both
       {Dtype::I32, Dtype::F32},     {Dtype::F32, Dtype::I32},     {Dtype::BOOL, Dtype::F16},
       {Dtype::F4, Dtype::BF16},     {Dtype::F16, Dtype::F8_E4M3}, {Dtype::F8_E8M0, Dtype::F32},
       {Dtype::F8_E4M3, Dtype::F64}, {Dtype::U8, Dtype::F16}};
-  for (const auto& [from, to] : refused) {
+  for (const auto& pair : refused) {
+    // Not a structured binding: clang 14 cannot capture those in a lambda.
+    const Dtype from = pair.first;
+    const Dtype to = pair.second;
     EXPECT_FALSE(detail::convertible(from, to));
     EXPECT_TRUE(testing::throws_error(
         [&] { detail::convert_elements(from, to, buffer.data(), buffer.data() + 32, 4); },
