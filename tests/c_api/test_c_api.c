@@ -9,27 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "c_test_support.h"
 #include "stload/stload.h"
-
-static int failures = 0;
-
-#define CHECK(condition)                                                            \
-  do {                                                                              \
-    if (!(condition)) {                                                             \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition); \
-      ++failures;                                                                   \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_STATUS(call, expected)                                                           \
-  do {                                                                                         \
-    stload_status status_ = (call);                                                            \
-    if (status_ != (expected)) {                                                               \
-      fprintf(stderr, "%s:%d: %s returned %s (%s), expected %s\n", __FILE__, __LINE__, #call,  \
-              stload_status_name(status_), stload_last_error(), stload_status_name(expected)); \
-      ++failures;                                                                              \
-    }                                                                                          \
-  } while (0)
 
 /* Writes a safetensors file with "a": F32 [2,2] = 1..4 and "b": I64 [3] = 10,20,30. */
 static void write_checkpoint(const char* path) {
