@@ -31,7 +31,7 @@ static int failures = 0;
 /* Writes a safetensors file: the 8-byte length, `header` (a JSON object, padded with spaces to
  * a multiple of 8) and `data_bytes` bytes whose value is their offset modulo 256. Exits 2 when
  * the file cannot be written. */
-static void write_safetensors_file(const char* path, const char* header, size_t header_length,
+static inline void write_safetensors_file(const char* path, const char* header, size_t header_length,
                                    unsigned long long data_bytes) {
   size_t padded = (header_length + 7) / 8 * 8;
   unsigned char prefix[8];
@@ -50,7 +50,7 @@ static void write_safetensors_file(const char* path, const char* header, size_t 
 }
 
 /* Writes `text` to `path`. Exits 2 when it cannot. */
-static void write_text_file(const char* path, const char* text) {
+static inline void write_text_file(const char* path, const char* text) {
   FILE* file = fopen(path, "wb");
   if (file == NULL) {
     perror(path);
