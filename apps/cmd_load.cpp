@@ -63,6 +63,12 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
   json.Uint64(stats.baseline_rss_anon_bytes);
   json.Key("peak_rss_anon_bytes");
   json.Uint64(stats.peak_rss_anon_bytes);
+  json.Key("baseline_rss_file_bytes");
+  json.Uint64(stats.baseline_rss_file_bytes);
+  json.Key("peak_rss_file_bytes");
+  json.Uint64(stats.peak_rss_file_bytes);
+  json.Key("setup_seconds");
+  json.Double(stats.setup_seconds);
   json.Key("devices");
   json.StartObject();
   for (const auto& [device, bytes] : stats.device_bytes) {
@@ -127,6 +133,12 @@ int cmd_load(Args args) {
               << format_bytes(grown - std::min(grown, host_arenas))
               << " for the load itself (staging " << format_bytes(stats.staging_bytes) << ", "
               << stats.chunks << " chunks)\n";
+    // top's RES is RssAnon + RssFile (+ RssShmem): after a load from the mapping it shows the
+    // model about twice, once in the arenas and once as page cache that the kernel can reclaim.
+    std::cout << "  page cache mapped (RssFile) " << format_bytes(stats.peak_rss_file_bytes)
+              << " at peak, " << format_bytes(stats.baseline_rss_file_bytes)
+              << " before: file pages top counts in RES, shared and reclaimable, not held by "
+                 "the load\n";
     std::cout << "  read " << stats.files_read_by_mmap << " file(s) from the mapping, "
               << stats.files_read_by_pread << " with pread, " << stats.files_read_by_direct
               << " with O_DIRECT";

@@ -92,6 +92,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
                  std::shared_ptr<CopyEngine> engine, LoadStats* stats) {
   const auto start = Clock::now();
   const std::uint64_t baseline_rss = detail::rss_anon_bytes();
+  const std::uint64_t baseline_rss_file = detail::rss_file_bytes();
   // Both sizes the caller's: a bad pair fails before an engine is even made.
   if (given.staging_bytes != 0 && given.chunk_bytes != 0) detail::check_pipeline_options(given);
   if (!engine) engine = make_engine(given.engine);
@@ -141,6 +142,8 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     stats->files_direct_fallback = figures.files_direct_fallback;
     stats->baseline_rss_anon_bytes = baseline_rss;
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
+    stats->baseline_rss_file_bytes = baseline_rss_file;
+    stats->peak_rss_file_bytes = figures.peak_rss_file_bytes;
     stats->device_bytes.clear();
     for (const ArenaPlan& arena : plan.arenas) {  // a device's caller destinations count there too
       auto entry = std::find_if(stats->device_bytes.begin(), stats->device_bytes.end(),

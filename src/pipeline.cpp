@@ -40,6 +40,7 @@ class Pipeline {
     PipelineFigures figures;
     figures.peak_rss_anon_bytes = rss_anon_bytes();
     peak_rss_ = figures.peak_rss_anon_bytes;
+    peak_rss_file_ = rss_file_bytes();
     size_ring();
     SourceCounts counts;
     sources_ = make_sources(checkpoint_, file_total_, options_.read_method, counts);
@@ -71,6 +72,7 @@ class Pipeline {
     figures.copy_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     figures.peak_rss_anon_bytes = std::max(peak_rss_.load(), rss_anon_bytes());
+    figures.peak_rss_file_bytes = std::max(peak_rss_file_.load(), rss_file_bytes());
     if (error_) std::rethrow_exception(error_);
     return figures;
   }
@@ -187,11 +189,15 @@ class Pipeline {
     }
   }
 
-  void report(const Chunk& chunk) {
-    std::uint64_t rss = rss_anon_bytes();
-    std::uint64_t seen = peak_rss_.load(std::memory_order_relaxed);
-    while (rss > seen && !peak_rss_.compare_exchange_weak(seen, rss)) {
+  static void raise_to(std::atomic<std::uint64_t>& peak, std::uint64_t now) noexcept {
+    std::uint64_t seen = peak.load(std::memory_order_relaxed);
+    while (now > seen && !peak.compare_exchange_weak(seen, now)) {
     }
+  }
+
+  void report(const Chunk& chunk) {
+    raise_to(peak_rss_, rss_anon_bytes());
+    raise_to(peak_rss_file_, rss_file_bytes());
     const std::lock_guard lock(progress_mutex_);
     Progress progress;
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
@@ -241,6 +247,7 @@ class Pipeline {
   std::vector<std::uint64_t> file_done_;
   std::vector<std::uint64_t> file_total_;
   std::atomic<std::uint64_t> peak_rss_{0};
+  std::atomic<std::uint64_t> peak_rss_file_{0};
 
   std::atomic<bool> stop_{false};
   std::mutex error_mutex_;

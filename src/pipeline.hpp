@@ -16,6 +16,7 @@ namespace stload::detail {
 struct PipelineFigures {
   std::uint64_t staging_bytes = 0;
   std::uint64_t peak_rss_anon_bytes = 0;
+  std::uint64_t peak_rss_file_bytes = 0;
   double setup_seconds = 0;  // staging ring and copy session
   double copy_seconds = 0;
   std::uint64_t files_read_by_mmap = 0;

@@ -129,10 +129,16 @@ struct LoadStats {
   double total_seconds = 0;     ///< the whole load()
   std::uint64_t peak_rss_anon_bytes = 0;      ///< peak anonymous RSS of the process during the load
   std::uint64_t baseline_rss_anon_bytes = 0;  ///< anonymous RSS before the load began
-  std::uint64_t staging_bytes = 0;            ///< staging actually allocated (0 in direct mode)
-  std::uint64_t files_read_by_mmap = 0;       ///< files read from their mapping
-  std::uint64_t files_read_by_pread = 0;      ///< files read with pread
-  std::uint64_t files_read_by_direct = 0;     ///< files read with O_DIRECT
+  /// @brief Peak and baseline file-backed RSS (RssFile): page-cache pages of the process's
+  /// mappings, a checkpoint's among them. `top`'s RES adds these to the anonymous figure, so a CPU
+  /// load read from the mapping shows about twice the model there; these pages are the kernel's
+  /// cache, shared and reclaimable, not memory the load holds.
+  std::uint64_t peak_rss_file_bytes = 0;
+  std::uint64_t baseline_rss_file_bytes = 0;
+  std::uint64_t staging_bytes = 0;         ///< staging actually allocated (0 in direct mode)
+  std::uint64_t files_read_by_mmap = 0;    ///< files read from their mapping
+  std::uint64_t files_read_by_pread = 0;   ///< files read with pread
+  std::uint64_t files_read_by_direct = 0;  ///< files read with O_DIRECT
   /// Files Auto chose to read with O_DIRECT (cold ones) whose file system refused it: read with
   /// pread instead (and counted in files_read_by_pread too).
   std::uint64_t files_direct_fallback = 0;

@@ -253,6 +253,9 @@ typedef struct stload_load_stats {
   uint64_t files_read_by_pread;      ///< files read with pread
   uint64_t files_read_by_direct;     ///< files read with O_DIRECT
   uint64_t files_direct_fallback;    ///< cold files Auto read with pread: O_DIRECT refused
+  uint64_t peak_rss_file_bytes;      ///< peak file-backed RSS (page-cache pages of mappings,
+                                     ///< reclaimable; `top` adds them to RES)
+  uint64_t baseline_rss_file_bytes;  ///< file-backed RSS before the load began
 } stload_load_stats;
 
 /**

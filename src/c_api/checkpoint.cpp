@@ -22,8 +22,8 @@ namespace {
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
 static_assert(sizeof(stload_load_options) ==
               offsetof(stload_load_options, flags) + sizeof(stload_load_options::flags));
-static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, files_direct_fallback) +
-                                               sizeof(stload_load_stats::files_direct_fallback));
+static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, baseline_rss_file_bytes) +
+                                               sizeof(stload_load_stats::baseline_rss_file_bytes));
 
 ReadMethod read_method_of(stload_read_method method) {
   switch (method) {
@@ -93,6 +93,8 @@ stload_load_stats to_c(const LoadStats& in) {
   out.staging_bytes = in.staging_bytes;
   out.peak_rss_anon_bytes = in.peak_rss_anon_bytes;
   out.baseline_rss_anon_bytes = in.baseline_rss_anon_bytes;
+  out.peak_rss_file_bytes = in.peak_rss_file_bytes;
+  out.baseline_rss_file_bytes = in.baseline_rss_file_bytes;
   out.files_read_by_mmap = in.files_read_by_mmap;
   out.files_read_by_pread = in.files_read_by_pread;
   out.files_read_by_direct = in.files_read_by_direct;

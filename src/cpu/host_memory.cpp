@@ -102,6 +102,10 @@ std::uint64_t rss_anon_bytes() noexcept {
   return read_proc_kb("/proc/self/status", "RssAnon");
 }
 
+std::uint64_t rss_file_bytes() noexcept {
+  return read_proc_kb("/proc/self/status", "RssFile");
+}
+
 std::uint64_t host_available_bytes() noexcept {
   return read_proc_kb("/proc/meminfo", "MemAvailable");
 }

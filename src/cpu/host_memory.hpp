@@ -27,6 +27,11 @@ class HostMemory {
 /// Anonymous resident memory of this process now (RssAnon of /proc/self/status), in bytes.
 std::uint64_t rss_anon_bytes() noexcept;
 
+/// File-backed resident memory of this process now (RssFile of /proc/self/status), in bytes: the
+/// page-cache pages of its mappings (a checkpoint's among them), which `top` counts in RES but the
+/// kernel can reclaim; tmpfs files count as RssShmem instead.
+std::uint64_t rss_file_bytes() noexcept;
+
 /// MemAvailable of /proc/meminfo in bytes (0 when unreadable).
 std::uint64_t host_available_bytes() noexcept;
 

@@ -52,5 +52,19 @@ TEST(HostMemory, zero_bytes_hold_nothing) {
   EXPECT_EQ(memory.size(), 0U);
 }
 
+// Anonymous and file-backed RSS are told apart: touching 32 MiB of anonymous memory moves
+// RssAnon, not RssFile (the CLI test shows the other way round for a mapped file).
+TEST(HostMemory, touched_anonymous_memory_counts_as_rss_anon_not_rss_file) {
+  constexpr std::uint64_t kBytes = 32ULL << 20U;
+  const std::uint64_t anon_before = detail::rss_anon_bytes();
+  const std::uint64_t file_before = detail::rss_file_bytes();
+  ASSERT_GT(file_before, 0U) << "the test binary itself is file-backed";
+  const HostMemory memory(kBytes, true, "the test");
+  const std::uint64_t anon_after = detail::rss_anon_bytes();
+  const std::uint64_t file_after = detail::rss_file_bytes();
+  EXPECT_GE(anon_after, anon_before + kBytes / 2);
+  EXPECT_LT(file_after, file_before + kBytes / 2);
+}
+
 }  // namespace
 }  // namespace stload
