@@ -25,7 +25,7 @@ static_assert(sizeof(stload_load_options) ==
 static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, baseline_rss_file_bytes) +
                                                sizeof(stload_load_stats::baseline_rss_file_bytes));
 
-ReadMethod read_method_of(stload_read_method method) {
+ReadMethod read_method_of(int method) {
   switch (method) {
     case STLOAD_READ_AUTO:
       return ReadMethod::Auto;
@@ -36,8 +36,7 @@ ReadMethod read_method_of(stload_read_method method) {
     case STLOAD_READ_DIRECT:
       return ReadMethod::Direct;
   }
-  STLOAD_FAIL(ErrorCode::InvalidArgument,
-              "unknown read method " + std::to_string(static_cast<int>(method)));
+  STLOAD_FAIL(ErrorCode::InvalidArgument, "unknown read method " + std::to_string(method));
 }
 
 // The C callback behind LoadOptions::progress: the C++ side asks "go on?", C answers 0 for yes.
@@ -57,11 +56,11 @@ std::function<bool(const Progress&)> progress_of(stload_progress_callback callba
 
 LoadOptions to_cpp(const stload_load_options& caller) {
   const stload_load_options in = from_caller(caller, "stload_load_options");
-  STLOAD_EXPECT(in.engine >= STLOAD_ENGINE_AUTO && in.engine <= STLOAD_ENGINE_CUDA,
-                ErrorCode::InvalidArgument,
-                "unknown engine " + std::to_string(static_cast<int>(in.engine)));
+  const int engine = raw_value(in.engine);
+  STLOAD_EXPECT(engine >= STLOAD_ENGINE_AUTO && engine <= STLOAD_ENGINE_CUDA,
+                ErrorCode::InvalidArgument, "unknown engine " + std::to_string(engine));
   LoadOptions out;
-  out.engine = static_cast<EngineKind>(in.engine);
+  out.engine = static_cast<EngineKind>(engine);
   if (in.device_map != nullptr) {
     out.device_map = DeviceMap::parse(in.device_map);
     out.device_map_given = true;
@@ -72,7 +71,7 @@ LoadOptions to_cpp(const stload_load_options& caller) {
   if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
   if (in.reader_threads != 0) out.reader_threads = in.reader_threads;
   if (in.streams != 0) out.streams = in.streams;
-  out.read_method = read_method_of(in.read_method);
+  out.read_method = read_method_of(raw_value(in.read_method));
   out.direct = in.always_stage == 0;
   out.progress = progress_of(in.progress, in.progress_user);
   return out;

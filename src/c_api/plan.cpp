@@ -36,10 +36,11 @@ DevicePlanOptions to_cpp(const stload_plan_options& caller) {
   if (in.device_map != nullptr) out.device_map = DeviceMap::parse(in.device_map);
   for (std::size_t i = 0; i < in.device_count; ++i) {
     const stload_device& d = in.devices[i];
-    STLOAD_EXPECT((d.kind == STLOAD_DEVICE_CPU || d.kind == STLOAD_DEVICE_CUDA) && d.index >= 0,
+    const int kind = raw_value(d.kind);
+    STLOAD_EXPECT((kind == STLOAD_DEVICE_CPU || kind == STLOAD_DEVICE_CUDA) && d.index >= 0,
                   ErrorCode::InvalidArgument,
                   "stload_plan_options.devices[" + std::to_string(i) + "] is not a device");
-    const Device device{static_cast<DeviceKind>(d.kind), static_cast<int>(d.index)};
+    const Device device{static_cast<DeviceKind>(kind), static_cast<int>(d.index)};
     STLOAD_EXPECT(out.capacity.emplace(device, in.capacity_bytes[i]).second,
                   ErrorCode::InvalidArgument,
                   "stload_plan_options.devices names " + device.to_string() + " twice");

@@ -56,4 +56,14 @@ void to_caller(Struct value, Struct& out) {
   if (size > sizeof(Struct)) std::memset(bytes + sizeof(Struct), 0, size - sizeof(Struct));
 }
 
+/// A C enum field as the int the caller stored: C may store any int there, and reading a value
+/// outside the enum's range through the enum type is undefined in C++ (UBSan flags it).
+template <typename Enum>
+int raw_value(const Enum& field) {
+  static_assert(sizeof(Enum) == sizeof(int));
+  int value = 0;
+  std::memcpy(&value, &field, sizeof value);
+  return value;
+}
+
 }  // namespace stload::c_api
