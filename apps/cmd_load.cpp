@@ -69,6 +69,12 @@ void print_json(const std::string& path, const Checkpoint& checkpoint, const Loa
   json.Uint64(stats.peak_rss_file_bytes);
   json.Key("setup_seconds");
   json.Double(stats.setup_seconds);
+  json.Key("tensors_viewed");
+  json.Uint64(stats.tensors_viewed);
+  json.Key("bytes_viewed");
+  json.Uint64(stats.bytes_viewed);
+  json.Key("tensors_copied_unaligned");
+  json.Uint64(stats.tensors_copied_unaligned);
   json.Key("devices");
   json.StartObject();
   for (const auto& [device, bytes] : stats.device_bytes) {
@@ -147,6 +153,13 @@ int cmd_load(Args args) {
                 << " with pread where the file system refused O_DIRECT)";
     }
     std::cout << "\n";
+    if (options.zero_copy) {
+      std::cout << "  zero-copy (--map): " << stats.tensors_viewed << " tensors, "
+                << format_bytes(stats.bytes_viewed)
+                << " are views of the files (nothing copied; pages come in when touched), "
+                << stats.tensors_copied_unaligned
+                << " copied (file offset not a multiple of their element size)\n";
+    }
     for (const auto& [device, bytes] : stats.device_bytes) {
       std::cout << "  " << device.to_string() << ": " << per_device_tensors[device] << " tensors, "
                 << format_bytes(bytes) << " arena\n";

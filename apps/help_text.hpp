@@ -52,7 +52,11 @@ inline constexpr const char* kLoadOptionsHelp =
     "                              file by how much is cached: mmap, direct when cold, pread\n"
     "                              when partly cached\n"
     "  --no-direct                 CPU engine: go through staging instead of reading straight\n"
-    "                              into the destination arena\n";
+    "                              into the destination arena\n"
+    "  --map                       zero-copy: tensors on CPU devices are views of a private\n"
+    "                              copy-on-write mapping of their file, nothing is copied (a\n"
+    "                              tensor whose file offset is not a multiple of its element\n"
+    "                              size is copied, and counted)\n";
 
 inline constexpr const char* kLoadHelp =
     "Loads every tensor (or those --only selects) and prints tensors, bytes, seconds, GB/s and\n"

@@ -75,6 +75,7 @@ LoadOptions load_options_from(const ParsedArgs& args) {
     if (options.only.empty()) throw UsageError("--only needs at least one name pattern");
   }
   options.allow_unmatched = args.has("--allow-unmatched");
+  options.zero_copy = args.has("--map");
   return options;
 }
 

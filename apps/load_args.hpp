@@ -16,7 +16,8 @@ inline constexpr OptionSpec kLoadOptionSpecs[] = {
     {"--staging-mib", true}, {"--chunk-mib", true},
     {"--streams", true},     {"--threads", true},
     {"--only", true},        {"--read", true},
-    {"--no-direct", false},  {"--allow-unmatched", false}};
+    {"--no-direct", false},  {"--allow-unmatched", false},
+    {"--map", false}};
 
 /// LoadOptions from parsed arguments. @throws UsageError for malformed values
 LoadOptions load_options_from(const ParsedArgs& args);

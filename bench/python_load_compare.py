@@ -7,12 +7,13 @@ Each run is a new interpreter that imports torch, stload and safetensors (untime
 method. Methods alternate run by run so drift on a shared machine hits both alike; medians are
 printed. Three figures per method, since the two libraries return different things:
 
-  call      the load_file() call alone. safetensors returns tensors viewing its file mapping:
-            no byte has been read yet. stload returns tensors owning memory the file was
-            streamed into (its arenas are pre-faulted inside the call).
+  call      the load_file() call alone. safetensors, and stload by default (zero_copy), return
+            tensors viewing a private mapping of the file: no byte has been read yet.
+            stload-copy (zero_copy=False) returns tensors owning memory the file was streamed
+            into (its arenas are pre-faulted inside the call).
   touched   call + reading every byte once (max over a uint8 view): when the data is in hand.
-  owned     call + what it takes to own the bytes (clone() for safetensors' mapped views; nothing
-            for stload): the state a loader that must not hold the file mapping needs.
+  owned     call + what it takes to own the bytes (clone() for mapped views; nothing for
+            stload-copy): the state a loader that must not hold the file mapping needs.
 
 Also: CPU seconds of the process for `owned`, and its anonymous RSS after the load.
 """
@@ -50,11 +51,13 @@ cpu0 = time.process_time()
 start = time.perf_counter()
 if method == "stload":
     tensors = stload.load_file(path)
+elif method == "stload-copy":
+    tensors = stload.load_file(path, zero_copy=False)
 else:
     tensors = safetensors.torch.load_file(path)
 if mode == "touched":
     touch(tensors)
-elif mode == "owned" and method == "safetensors":
+elif mode == "owned" and method != "stload-copy":
     tensors = {k: v.clone() for k, v in tensors.items()}
 seconds = time.perf_counter() - start
 cpu = time.process_time() - cpu0
@@ -64,9 +67,11 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "bytes": nbytes, "rss_anon": r
 
 
 def run(python: str, path: str, method: str, mode: str) -> dict:
+    start = time.perf_counter()
     out = subprocess.run([python, "-c", CHILD, path, method, mode], check=True,
                          capture_output=True, text=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    wall = time.perf_counter() - start  # the whole process: interpreter, imports, load, exit
+    return {**json.loads(out.strip().splitlines()[-1]), "wall": wall}
 
 
 def main() -> None:
@@ -81,7 +86,7 @@ def main() -> None:
         while f.read(64 << 20):
             pass
     size = os.path.getsize(args.checkpoint)
-    methods = ("stload", "safetensors")
+    methods = ("stload", "stload-copy", "safetensors")
     modes = ("call", "touched", "owned")
     results = {(m, mode): [] for m in methods for mode in modes}
     for _ in range(args.runs):
@@ -92,7 +97,8 @@ def main() -> None:
     lines = [f"checkpoint: {args.checkpoint} ({size / 2**30:.2f} GiB), warm page cache, "
              f"median of {args.runs} fresh processes, {os.cpu_count()} CPUs, "
              f"{time.strftime('%Y-%m-%d')}",
-             f"{'method':<13}{'mode':<9}{'seconds':>9}{'GB/s':>8}{'cpu s':>8}{'RssAnon MiB':>13}"]
+             f"{'method':<13}{'mode':<9}{'seconds':>9}{'GB/s':>8}{'cpu s':>8}{'RssAnon MiB':>13}"
+             f"{'process s':>11}"]
     medians = {}
     for mode in modes:
         for method in methods:
@@ -102,10 +108,13 @@ def main() -> None:
             cpu = statistics.median(r["cpu"] for r in rows)
             rss = statistics.median(r["rss_anon"] for r in rows) / 2**20
             rate = rows[0]["bytes"] / seconds / 1e9
-            lines.append(f"{method:<13}{mode:<9}{seconds:>9.3f}{rate:>8.2f}{cpu:>8.2f}{rss:>13.0f}")
+            wall = statistics.median(r["wall"] for r in rows)
+            lines.append(f"{method:<13}{mode:<9}{seconds:>9.3f}{rate:>8.2f}{cpu:>8.2f}{rss:>13.0f}"
+                         f"{wall:>11.3f}")
     for mode in modes:
-        ratio = medians[("safetensors", mode)] / medians[("stload", mode)]
-        lines.append(f"{mode}: safetensors / stload = {ratio:.2f}")
+        for method in ("stload", "stload-copy"):
+            ratio = medians[(method, mode)] / medians[("safetensors", mode)]
+            lines.append(f"{mode}: {method} / safetensors = {ratio:.2f}x the time")
     text = "\n".join(lines)
     print(text)
     if args.save:

@@ -7,6 +7,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "checkpoint_impl.hpp"
+#include "cpu/file_view.hpp"
 #include "detail/check.hpp"
 #include "stload/dtype.hpp"
 
@@ -55,9 +57,16 @@ bool aligned(const void* data, std::uint64_t alignment) {
 
 std::unique_ptr<Buffer> from_allocator(const ArenaAllocator& allocator, const ArenaPlan& arena) {
   CallerAllocation got = allocator(arena.bytes, kArenaAlignment);
-  // Owned from here on: any error below hands the memory back.
-  auto buffer =
-      std::make_unique<CallerBuffer>(arena.device, got.data, arena.bytes, std::move(got.release));
+  // Owned from here on: any error below hands the memory back. Allocating the wrapper is the one
+  // thing that can fail before it owns the memory (new allocates before moving `release` in).
+  std::unique_ptr<CallerBuffer> buffer;
+  try {
+    buffer =
+        std::make_unique<CallerBuffer>(arena.device, got.data, arena.bytes, std::move(got.release));
+  } catch (...) {
+    if (got.release) got.release();
+    throw;
+  }
   STLOAD_EXPECT(got.data != nullptr || arena.bytes == 0, ErrorCode::OutOfMemory,
                 "the allocator for " + arena.device.to_string() +
                     " returned no memory for an arena of " + std::to_string(arena.bytes) +
@@ -109,6 +118,7 @@ void check_caller_memory(const LoadPlan& plan, const Checkpoint& checkpoint,
 }
 
 std::vector<std::unique_ptr<Buffer>> allocate_arenas(const LoadPlan& plan,
+                                                     const Checkpoint& checkpoint,
                                                      const LoadOptions& options,
                                                      CopyEngine& engine) {
   std::vector<const PlannedTensor*> own(plan.arenas.size(), nullptr);  // a destination's tensor
@@ -119,6 +129,11 @@ std::vector<std::unique_ptr<Buffer>> allocate_arenas(const LoadPlan& plan,
   arenas.reserve(plan.arenas.size());
   for (std::size_t i = 0; i < plan.arenas.size(); ++i) {
     const ArenaPlan& arena = plan.arenas[i];
+    if (arena.file_view) {
+      arenas.push_back(std::make_unique<FileViewBuffer>(checkpoint.impl().mappings.at(arena.file),
+                                                        arena.device));
+      continue;
+    }
     if (arena.own) {
       const auto destination =
           own[i] == nullptr ? options.destinations.end() : options.destinations.find(own[i]->name);

@@ -22,11 +22,13 @@ void check_caller_memory(const LoadPlan& plan, const Checkpoint& checkpoint,
                          const LoadOptions& options, const CopyEngine& engine);
 
 /// The arenas of `plan`, parallel to plan.arenas: a destination's arena wraps the caller's
-/// pointer (never freed), an arena on a device with an allocator is the allocator's (released
+/// pointer (never freed), a file view is a private mapping of the checkpoint's file
+/// (cpu/file_view.hpp), an arena on a device with an allocator is the allocator's (released
 /// through its release when the Buffer goes), every other one is the engine's. On a failure
 /// what was already allocated is released. Throws OutOfMemory (the allocator returned nothing)
 /// or InvalidArgument (it returned memory not aligned as asked), naming the device and size.
 [[nodiscard]] std::vector<std::unique_ptr<Buffer>> allocate_arenas(const LoadPlan& plan,
+                                                                   const Checkpoint& checkpoint,
                                                                    const LoadOptions& options,
                                                                    CopyEngine& engine);
 

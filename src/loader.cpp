@@ -111,6 +111,13 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
       plan_options.available_memory[d] = usable(engine->free_memory(d));
     }
   }
+  // Zero-copy: tensors on host devices become views of their files' private mappings.
+  if (options.zero_copy) {
+    for (const Device& device : plan_options.device_map.devices()) {
+      if (device.kind == DeviceKind::Cpu && engine->host_addressable(device))
+        plan_options.view_devices.push_back(device);
+    }
+  }
   // A tensor with a destination of the caller's gets an arena of its own there: the caller's
   // memory, outside the device map and any `auto` limit.
   for (const auto& [name, destination] : options.destinations)
@@ -120,7 +127,8 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   const double plan_seconds = seconds_since(start);
 
   const auto allocate_start = Clock::now();
-  std::vector<std::unique_ptr<Buffer>> arenas = detail::allocate_arenas(plan, options, *engine);
+  std::vector<std::unique_ptr<Buffer>> arenas =
+      detail::allocate_arenas(plan, checkpoint, options, *engine);
   const double allocate_seconds = seconds_since(allocate_start);
 
   const detail::PipelineFigures figures =
@@ -144,8 +152,12 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
     stats->peak_rss_anon_bytes = figures.peak_rss_anon_bytes;
     stats->baseline_rss_file_bytes = baseline_rss_file;
     stats->peak_rss_file_bytes = figures.peak_rss_file_bytes;
+    stats->tensors_viewed = plan.viewed_tensors;
+    stats->bytes_viewed = plan.viewed_bytes;
+    stats->tensors_copied_unaligned = plan.unaligned_copies;
     stats->device_bytes.clear();
     for (const ArenaPlan& arena : plan.arenas) {  // a device's caller destinations count there too
+      if (arena.file_view) continue;              // the file's pages: nothing was allocated
       auto entry = std::find_if(stats->device_bytes.begin(), stats->device_bytes.end(),
                                 [&](const auto& e) { return e.first == arena.device; });
       if (entry == stats->device_bytes.end()) {

@@ -30,6 +30,7 @@ class ChunkBuilder {
       : plan_(plan), chunk_bytes_(chunk_bytes) {}
 
   void add(const PlannedTensor& placed) {
+    if (plan_.arenas[placed.arena].file_view) return;  // a view of the file: nothing to copy
     for (const SourceRange& source : placed.sources) add(placed, source);
   }
 
@@ -162,6 +163,24 @@ PlannedTensor whole_tensor(std::size_t index, const TensorRecord& record) {
   return planned;
 }
 
+// Where a tensor on a view device goes: a view of its file when its offset keeps it aligned to its
+// element type, else nullopt (copied like any other).
+std::optional<std::size_t> view_arena(LoadPlan& plan, const Checkpoint& checkpoint,
+                                      const TensorRecord& record, const Device& device) {
+  const std::uint64_t element = std::max<std::uint64_t>(bit_size(record.info.dtype) / 8, 1);
+  if (record.bytes() > 0 && record.offset % element != 0) {
+    ++plan.unaligned_copies;
+    return std::nullopt;
+  }
+  const auto found = std::find_if(plan.arenas.begin(), plan.arenas.end(), [&](const ArenaPlan& a) {
+    return a.file_view && a.file == record.file && a.device == device;
+  });
+  if (found != plan.arenas.end()) return static_cast<std::size_t>(found - plan.arenas.begin());
+  plan.arenas.push_back(
+      ArenaPlan{device, checkpoint.files()[record.file].size, false, true, record.file});
+  return plan.arenas.size() - 1;
+}
+
 }  // namespace
 
 LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
@@ -187,7 +206,7 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
     if (own != options.own_arenas.end()) {
       planned.arena = plan.arenas.size();
       planned.arena_offset = 0;
-      plan.arenas.push_back(ArenaPlan{own->second, planned.output.bytes, true});
+      plan.arenas.push_back(ArenaPlan{own->second, planned.output.bytes, true, false, 0});
       arena_cursor.push_back(planned.output.bytes);
       plan.tensor_bytes += planned.output.bytes;
       for (const SourceRange& source : planned.sources) plan.source_bytes += source.bytes;
@@ -204,10 +223,25 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
                         "' matches no device_map entry (add its name, a prefix of it, or \"\")");
       device = *found;
     }
-    auto arena = std::find_if(plan.arenas.begin(), plan.arenas.end(),
-                              [&](const ArenaPlan& a) { return a.device == device && !a.own; });
+    if (std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
+        options.view_devices.end()) {
+      const auto view = view_arena(plan, checkpoint, record, device);
+      arena_cursor.resize(plan.arenas.size(), 0);  // parallel to the arenas, views' included
+      if (view) {
+        planned.arena = *view;
+        planned.arena_offset = record.offset;
+        plan.tensor_bytes += planned.output.bytes;
+        ++plan.viewed_tensors;
+        plan.viewed_bytes += planned.output.bytes;
+        plan.tensors.push_back(std::move(planned));
+        continue;
+      }
+    }
+    auto arena = std::find_if(plan.arenas.begin(), plan.arenas.end(), [&](const ArenaPlan& a) {
+      return a.device == device && !a.own && !a.file_view;
+    });
     if (arena == plan.arenas.end()) {
-      plan.arenas.push_back(ArenaPlan{device, 0, false});
+      plan.arenas.push_back(ArenaPlan{device, 0, false, false, 0});
       arena_cursor.push_back(0);
       arena = plan.arenas.end() - 1;
     }

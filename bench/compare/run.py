@@ -319,9 +319,13 @@ def methods_for(device, tools, notes, tuned, stload_python):
          "args": engine + tuned},
         {"name": "stload-cli-staged", "label": "stload load (--no-direct)", "kind": "cli", "file": "st",
          "args": engine + ["--no-direct"]},
+        # Zero-copy views of the file, as safetensors.load_file gives on the CPU: no byte moves.
+        {"name": "stload-cli-map", "label": "stload load --map (zero-copy views)", "kind": "cli",
+         "file": "st", "args": engine + ["--map"]},
     ]
     if device.startswith("cuda"):
-        methods = [m for m in methods if m["name"] != "stload-cli-staged"]  # the CUDA engine always stages
+        # The CUDA engine always stages; views are of host memory only.
+        methods = [m for m in methods if m["name"] not in ("stload-cli-staged", "stload-cli-map")]
         if tools["cuda_built"]:
             methods.append({"name": "ceiling-gpu", "label": "ceiling: pinned H2D", "kind": "ceiling-gpu",
                             "file": "st", "ceiling": True})

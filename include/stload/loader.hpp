@@ -113,6 +113,18 @@ struct LoadOptions {
   /// whatever device_map says. Each is checked (tensor planned, memory large enough and aligned
   /// to the element size, device served by the engine) before anything is allocated.
   std::map<std::string, TensorDestination, std::less<>> destinations;
+  /// @brief Zero-copy CPU tensors: each tensor placed on a CPU device is a view of a private
+  /// copy-on-write mapping of its file instead of a copy (as the reference safetensors and
+  /// llama.cpp load on the CPU): nothing is read during the load, pages come in from the page
+  /// cache when first touched, and the LoadedModel (and any DLPack export) keeps the mapping.
+  /// Writing into a view changes this process's copy of that page only, never the file.
+  /// Rule for alignment: a tensor whose file offset is not a multiple of its element size (a file
+  /// written without the reference writer's padding) is copied into an arena as without this
+  /// option, so every view is aligned to its element type; LoadStats::tensors_copied_unaligned
+  /// counts them. Tensors with a caller destination, and on GPUs, are copied as always.
+  /// Caveat of every mapping: truncating the file while its views live makes touching them fault
+  /// (SIGBUS); the load itself refuses a file whose size changed since it was opened (Io).
+  bool zero_copy = false;
 };
 
 /// @brief What a load did.
@@ -142,11 +154,17 @@ struct LoadStats {
   /// Files Auto chose to read with O_DIRECT (cold ones) whose file system refused it: read with
   /// pread instead (and counted in files_read_by_pread too).
   std::uint64_t files_direct_fallback = 0;
+  std::uint64_t tensors_viewed = 0;  ///< tensors that are views of their file (zero_copy)
+  std::uint64_t bytes_viewed = 0;    ///< their bytes (in `bytes`; nothing was copied for them)
+  std::uint64_t tensors_copied_unaligned = 0;  ///< zero_copy tensors copied instead: file offset
+                                               ///< not a multiple of their element size
   std::vector<std::pair<Device, std::uint64_t>> device_bytes;  ///< arena bytes per device
-                                                               ///< (caller destinations included)
-  /// @brief bytes / copy_seconds, in GB/s (10^9 bytes); 0 before a copy.
+                                                               ///< (caller destinations included,
+                                                               ///< file views not: not allocated)
+  /// @brief Bytes copied (bytes less bytes_viewed) / copy_seconds, in GB/s (10^9 bytes); 0
+  /// before a copy.
   [[nodiscard]] double gigabytes_per_second() const noexcept {
-    return copy_seconds > 0 ? static_cast<double>(bytes) / copy_seconds / 1e9 : 0.0;
+    return copy_seconds > 0 ? static_cast<double>(bytes - bytes_viewed) / copy_seconds / 1e9 : 0.0;
   }
 };
 

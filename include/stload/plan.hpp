@@ -2,6 +2,7 @@
 /// @file plan.hpp
 /// @brief A LoadPlan: which bytes of which file go where, in chunks the pipeline can stream.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -24,6 +25,11 @@ struct ArenaPlan {
   Device device;            ///< where the arena lives
   std::uint64_t bytes = 0;  ///< arena size, tensors and alignment padding
   bool own = false;         ///< an arena of one tensor, at offset 0 (a caller's destination)
+  /// @brief A view of file `file` itself (PlanOptions::view_devices): the loader maps the file
+  /// privately instead of allocating, its tensors sit at their file offsets, no chunk copies into
+  /// it, and `bytes` is the file's size.
+  bool file_view = false;
+  std::size_t file = 0;  ///< with file_view: index into Checkpoint::files()
 };
 
 /// @brief A run of one file's bytes that a planned tensor is built from.
@@ -100,6 +106,12 @@ struct PlanOptions {
   /// allocated.
   std::vector<std::string> only;
   bool allow_unmatched = false;  ///< true: an `only` pattern or filter that selects nothing is fine
+  /// @brief Host devices whose tensors become views of their file (zero-copy, LoadOptions::
+  /// zero_copy) instead of copies: each such tensor whose absolute file offset is a multiple of
+  /// its element size is placed in a file_view arena at that offset. A tensor whose offset is not
+  /// (a file written without alignment padding) is copied as usual, so that every view stays
+  /// aligned to its element type, and counted in LoadPlan::unaligned_copies.
+  std::vector<Device> view_devices;
 };
 
 /// @brief The plan of a load, made before any byte is copied.
@@ -107,10 +119,14 @@ struct LoadPlan {
   std::vector<ArenaPlan> arenas;       ///< one per device used
   std::vector<PlannedTensor> tensors;  ///< selected tensors, in checkpoint order
   std::vector<Piece> pieces;           ///< every chunk's pieces, chunk after chunk
-  std::vector<Chunk> chunks;       ///< in file order, so reading streams each file front to back
-  std::uint64_t tensor_bytes = 0;  ///< bytes of the loaded tensors: their output sizes summed
-  std::uint64_t source_bytes = 0;  ///< bytes read from the files: the source ranges summed
-  std::uint64_t chunk_bytes = 0;   ///< the chunk size the plan was cut with
+  std::vector<Chunk> chunks;         ///< in file order, so reading streams each file front to back
+  std::uint64_t tensor_bytes = 0;    ///< bytes of the loaded tensors: their output sizes summed
+  std::uint64_t source_bytes = 0;    ///< bytes read from the files: the source ranges summed
+  std::uint64_t chunk_bytes = 0;     ///< the chunk size the plan was cut with
+  std::uint64_t viewed_tensors = 0;  ///< tensors that are views of their file (file_view arenas)
+  std::uint64_t viewed_bytes = 0;    ///< their bytes (in tensor_bytes, not in source_bytes)
+  std::uint64_t unaligned_copies = 0;  ///< tensors on a view device copied instead: their file
+                                       ///< offset is not a multiple of their element size
 };
 
 /// @brief Plans a load of `checkpoint` under `options`.

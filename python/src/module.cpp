@@ -139,10 +139,10 @@ class PyCheckpoint {
 
   [[nodiscard]] Model load(std::optional<std::string> device_map,
                            std::optional<std::vector<std::string>> only, bool exact,
-                           std::optional<std::size_t> file, bool host_only,
-                           bool allow_unmatched) const {
+                           std::optional<std::size_t> file, bool host_only, bool allow_unmatched,
+                           bool zero_copy) const {
     const Selection selection{std::move(device_map), std::move(only), exact, file, host_only,
-                              allow_unmatched};
+                              allow_unmatched,       zero_copy};
     nb::gil_scoped_release release;
     const LoadOptions options = make_load_options(*checkpoint_, selection);
     return Model(stload::load(*checkpoint_, options));
@@ -212,7 +212,7 @@ NB_MODULE(_stload, m) {
       .def("metadata", &PyCheckpoint::metadata)
       .def("total_bytes", &PyCheckpoint::total_bytes)
       .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
-           "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false)
+           "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false)
       .def("mapped", &PyCheckpoint::mapped, "name"_a);
 
   m.def("_parse_buffer", &parse_buffer, "data"_a,

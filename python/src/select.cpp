@@ -85,6 +85,7 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
     }
   }
   options.engine = engine_for(options.device_map, selection.host_only);
+  options.zero_copy = selection.zero_copy;
 
   std::shared_ptr<const ExactNames> exact;
   if (selection.only) {

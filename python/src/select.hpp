@@ -18,6 +18,7 @@ struct Selection {
   std::optional<std::size_t> file;               ///< only the tensors of this file
   bool host_only = false;                        ///< numpy: every tensor must land in host memory
   bool allow_unmatched = false;                  ///< a pattern matching nothing is fine
+  bool zero_copy = false;  ///< CPU tensors view the file's private mapping (LoadOptions::zero_copy)
 };
 
 /// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU,

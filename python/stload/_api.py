@@ -26,11 +26,13 @@ def load_file(
     framework: Optional[str] = None,
     merge: bool = False,
     allow_unmatched: bool = False,
+    zero_copy: bool = True,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
     Args:
-        filename: a ``.safetensors`` file, a directory of shards, or a ``*.index.json``, as
+        filename: a ``.safetensors`` file, a PyTorch zip checkpoint (``.bin``/``.pt``, read as
+            data, never unpickled), a directory of shards, or a ``*.index.json``, as
             ``str``, ``bytes`` or ``os.PathLike`` (names that are not UTF-8 included).
         device: where every tensor goes: ``"cpu"``, ``"cuda:0"``, ``0``, a ``torch.device``,
             or ``"auto"``. Ignored when ``device_map`` is given.
@@ -50,10 +52,17 @@ def load_file(
             true; then they load as one checkpoint. Which files were chosen, and why, is warned
             as :class:`stload.StloadNotice`.
         allow_unmatched: accept ``only`` patterns that match no tensor (and an empty result).
+        zero_copy: tensors placed on the CPU are views of a private copy-on-write mapping of
+            their file, as ``safetensors`` gives them: nothing is read until a tensor is touched,
+            and writing into one changes this process's copy only, never the file. A tensor
+            whose file offset is not a multiple of its element size is copied instead. False:
+            every CPU tensor is copied into memory of stload's (a load that reads every byte
+            now, and a model that no longer depends on the file staying as it is).
 
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
-        wrote, which is freed when the last of them is.
+        wrote (or, with ``zero_copy``, the file's mapping), which is freed when the last of them
+        is.
 
     Raises:
         stload.StloadError: with ``code`` naming the failure (subclasses also derive from
@@ -68,6 +77,7 @@ def load_file(
         None,
         framework == "np",
         allow_unmatched,
+        zero_copy,
     )
     names, tensors = _export(model, framework)
     return dict(zip(names, tensors))
@@ -82,6 +92,7 @@ def iter_tensors(
     framework: Optional[str] = None,
     merge: bool = False,
     allow_unmatched: bool = False,
+    zero_copy: bool = True,
 ) -> Iterator[Tuple[str, Any]]:
     """Yields ``(name, tensor)`` in file order, as vLLM / SGLang weight loaders consume them.
 
@@ -100,7 +111,7 @@ def iter_tensors(
     def generate() -> Iterator[Tuple[str, Any]]:
         for file in range(files) if per_file else [None]:
             model = checkpoint.load(
-                map_text, selected, False, file, framework == "np", allow_unmatched
+                map_text, selected, False, file, framework == "np", allow_unmatched, zero_copy
             )
             names, tensors = _export(model, framework)
             del model

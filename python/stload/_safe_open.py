@@ -102,7 +102,9 @@ class safe_open:  # noqa: N801 - the name safetensors users already write
         dtype, shape = self._require(name)
         if self._meta:
             return _meta_tensor(dtype, shape)
-        model = self._open().load(self._device, [name], True, None, self._framework == "np")
+        model = self._open().load(
+            self._device, [name], True, None, self._framework == "np", zero_copy=True
+        )
         tensor = model.export_one(name, self._framework)
         if self._framework == "pt" and dtype in fw._TORCH_VIEWS:
             import torch
@@ -115,7 +117,9 @@ class safe_open:  # noqa: N801 - the name safetensors users already write
         checkpoint = self._open()
         if self._meta:
             return {name: _meta_tensor(*self._info[name]) for name in self._order}
-        model = checkpoint.load(self._device, None, False, None, self._framework == "np")
+        model = checkpoint.load(
+            self._device, None, False, None, self._framework == "np", zero_copy=True
+        )
         names = model.names()
         tensors = model.export_all(self._framework)
         if self._framework == "pt":

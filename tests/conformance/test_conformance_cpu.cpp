@@ -1,8 +1,10 @@
 // The conformance suite on the CPU engine, in each way it can move bytes: straight into the arenas
-// (direct), and through the staging ring, reading by pread, from the mapping or with O_DIRECT.
+// (direct), and through the staging ring, reading by pread, from the mapping or with O_DIRECT;
+// with caller-owned memory and with zero-copy views of the files in each of those ways.
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/zero_copy_suite.hpp"
 #include "support/o_direct.hpp"
 
 namespace stload::conformance {
@@ -78,5 +80,6 @@ using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, Cp
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, CallerMemory, CpuConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, ZeroCopy, CpuConfigs);
 
 }  // namespace stload::conformance
