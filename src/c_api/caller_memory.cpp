@@ -25,7 +25,11 @@ static_assert(sizeof(stload_destination) ==
 template <typename Struct>
 Struct element(const Struct* array, std::size_t index, const std::string& what) {
   const std::size_t stride = array[0].struct_size;
-  check_struct_size(stride, what.c_str());
+  check_struct_size(stride, (what + "[0]").c_str());
+  // A sizeof is a multiple of the alignment; any other stride would misalign element 1.
+  STLOAD_EXPECT(stride % alignof(Struct) == 0, ErrorCode::InvalidArgument,
+                what + "[0].struct_size is " + std::to_string(stride) +
+                    ", not the size of an array element: initialize it with its _init() function");
   const auto* bytes = reinterpret_cast<const unsigned char*>(array);
   const auto& in = *reinterpret_cast<const Struct*>(bytes + index * stride);
   const std::string name = what + "[" + std::to_string(index) + "]";

@@ -373,6 +373,9 @@ static void test_destination_errors(const stload_checkpoint* checkpoint) {
   two[1].struct_size = 8;
   CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
   CHECK(strstr(stload_last_error(), "destinations[1].struct_size") != NULL);
+  two[0].struct_size = sizeof two[0] + 1; /* no array has that stride */
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "destinations[0].struct_size") != NULL);
   options.destinations = NULL;
   CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
   CHECK(model == NULL);
