@@ -200,6 +200,57 @@ typedef struct stload_progress {
  */
 typedef int (*stload_progress_callback)(const stload_progress* progress, void* user);
 
+/**
+ * @brief Allocates one arena of a load from the caller's memory (a server's own pool), on the
+ * loading thread, before any byte moves. Must not throw or longjmp.
+ * @param device the arena's device as stload spells it ("cpu:0", "cuda:1"); valid during the call
+ * @param bytes the arena's size (0 only for an arena of empty tensors: `*out` may stay NULL)
+ * @param alignment what `*out` must be aligned to (a power of two, 256 today)
+ * @param[out] out the memory (a device pointer of that GPU for cuda:N); NULL before the call
+ * @param user the stload_allocator's `user`
+ * @return 0 when `*out` holds the memory; any other value fails the load with
+ *         ::STLOAD_ERROR_OUT_OF_MEMORY (the message names the device, size and value), arenas
+ *         already allocated released
+ */
+typedef int (*stload_allocate_callback)(const char* device, uint64_t bytes, uint64_t alignment,
+                                        void** out, void* user);
+
+/**
+ * @brief Hands back what a ::stload_allocate_callback returned 0 for: called exactly once per
+ * such call, with its device, `*out` and `bytes`, when the arena is no longer used: when the
+ * load fails, or when the model and every DLPack tensor exported from it are gone. May run on any
+ * thread (the one freeing the last user). Must not throw or longjmp.
+ */
+typedef void (*stload_release_callback)(const char* device, void* data, uint64_t bytes, void* user);
+
+/**
+ * @brief The caller's allocator for one device (stload_load_options.allocators): every arena a
+ * load places there comes from `allocate` instead of the engine. Initialize with
+ * stload_allocator_init().
+ */
+typedef struct stload_allocator {
+  size_t struct_size;  ///< sizeof(stload_allocator) as the caller compiled it (init sets it)
+  const char* device;  ///< "cpu", "cpu:N", "cuda", "cuda:N" or "N" (cuda:N); required
+  stload_allocate_callback allocate;  ///< required
+  stload_release_callback release;    ///< NULL when the memory needs no handing back
+  void* user;                         ///< passed to both callbacks as is
+} stload_allocator;
+
+/**
+ * @brief Memory of the caller's that one tensor is loaded into (stload_load_options.destinations),
+ * on `device` whatever the device map says. stload neither frees it nor keeps it alive: it must
+ * outlive the model and every DLPack tensor exported from it. Initialize with
+ * stload_destination_init().
+ */
+typedef struct stload_destination {
+  size_t struct_size;  ///< sizeof(stload_destination) as the caller compiled it (init sets it)
+  const char* name;    ///< the tensor's name; required
+  const char* device;  ///< where `data` is, spelled as stload_allocator.device; required
+  void* data;          ///< aligned to the tensor's element size at least (a device pointer for
+                       ///< cuda:N)
+  uint64_t bytes;      ///< at least the tensor's size
+} stload_destination;
+
 /** @brief Options of stload_load(). Initialize with stload_load_options_init(). */
 typedef struct stload_load_options {
   size_t struct_size;    ///< sizeof(stload_load_options) as the caller compiled it (init sets it)
@@ -231,6 +282,23 @@ typedef struct stload_load_options {
   stload_progress_callback progress;  ///< NULL, or called after each chunk (may cancel)
   void* progress_user;                ///< passed to `progress` as is
   uint64_t flags;                     ///< ::stload_option_flag bits; 0: none
+  /**
+   * @brief `allocator_count` allocators, at most one per device (an ordinary C array: element i
+   * lies `allocators[0].struct_size` bytes after element i - 1, and every element has that
+   * struct_size). Each device must be one the engine serves. Fields after `flags` are read only
+   * when struct_size covers them, as always.
+   */
+  const stload_allocator* allocators;
+  size_t allocator_count;  ///< number of entries in `allocators`
+  /**
+   * @brief `destination_count` destinations, at most one per tensor (an array laid out as
+   * `allocators`). Every one is checked before anything is allocated: its tensor is in the
+   * checkpoint and selected by `only`, its memory is large enough and aligned to the element
+   * size, its device is one the engine serves; else ::STLOAD_ERROR_INVALID_ARGUMENT naming the
+   * tensor. stload_model_tensor() then reports the destination's pointer.
+   */
+  const stload_destination* destinations;
+  size_t destination_count;  ///< number of entries in `destinations`
 } stload_load_options;
 
 /** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */
@@ -423,6 +491,20 @@ const char* stload_checkpoint_note(const stload_checkpoint* checkpoint, size_t i
 static inline void stload_load_options_init(stload_load_options* options) {
   memset(options, 0, sizeof *options);
   options->struct_size = sizeof *options;
+}
+
+/** @brief Readies `allocator` for stload_load_options.allocators: zeroes it and sets its
+ * struct_size. */
+static inline void stload_allocator_init(stload_allocator* allocator) {
+  memset(allocator, 0, sizeof *allocator);
+  allocator->struct_size = sizeof *allocator;
+}
+
+/** @brief Readies `destination` for stload_load_options.destinations: zeroes it and sets its
+ * struct_size. */
+static inline void stload_destination_init(stload_destination* destination) {
+  memset(destination, 0, sizeof *destination);
+  destination->struct_size = sizeof *destination;
 }
 
 /** @brief Readies `stats` for stload_load(): zeroes it and sets its struct_size. */

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "c_api/caller_memory.hpp"
 #include "c_api/guard.hpp"
 #include "c_api/only.hpp"
 #include "c_api/struct_size.hpp"
@@ -20,8 +21,8 @@ namespace {
 
 // An older caller's struct ends at its last field, so a field appended later never lies in its
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
-static_assert(sizeof(stload_load_options) ==
-              offsetof(stload_load_options, flags) + sizeof(stload_load_options::flags));
+static_assert(sizeof(stload_load_options) == offsetof(stload_load_options, destination_count) +
+                                                 sizeof(stload_load_options::destination_count));
 static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, baseline_rss_file_bytes) +
                                                sizeof(stload_load_stats::baseline_rss_file_bytes));
 
@@ -74,6 +75,7 @@ LoadOptions to_cpp(const stload_load_options& caller) {
   out.read_method = read_method_of(raw_value(in.read_method));
   out.direct = in.always_stage == 0;
   out.progress = progress_of(in.progress, in.progress_user);
+  add_caller_memory(in, out);
   return out;
 }
 

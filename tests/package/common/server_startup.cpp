@@ -1,8 +1,9 @@
 // A server's whole startup through the installed package, in C++: install a log hook, open a
 // sharded checkpoint and list it (names, dtypes, shapes, files, offsets, the index's metadata),
 // plan it for eight GPUs that are not here, then load it on the CPU engine with progress: the
-// first load cancelled from the callback, the second to the end, every tensor checked against
-// its file. Exits non-zero, saying why, at the first surprise.
+// first load cancelled from the callback, the second to the end with two tensors in the caller's
+// own memory (destinations), every tensor checked against its file. Exits non-zero, saying why, at
+// the first surprise.
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -73,6 +74,15 @@ int main(int argc, char** argv) {
     }
     if (calls != 1) return fail("the callback was called after it cancelled");
 
+    // The first two tensors go into the server's own memory (operator new's alignment suits
+    // every element size), the rest into the engine's arenas.
+    std::vector<std::vector<std::byte>> owned;
+    for (const stload::TensorRecord& tensor : checkpoint.tensors()) {
+      if (owned.size() == 2) break;
+      std::vector<std::byte>& memory = owned.emplace_back(tensor.bytes());
+      options.destinations[tensor.info.name] =
+          stload::TensorDestination{stload::Device{}, memory.data(), memory.size()};
+    }
     std::uint64_t last = 0;
     options.progress = [&](const stload::Progress& progress) {
       last = progress.bytes_done;
@@ -82,6 +92,10 @@ int main(int argc, char** argv) {
     const stload::LoadedModel model = stload::load(checkpoint, options, nullptr, &stats);
     if (last != generated.bytes || stats.bytes != generated.bytes)
       return fail("progress or stats do not reach the model's size");
+    for (const auto& [name, destination] : options.destinations) {
+      if (model.at(name).data != destination.data)
+        return fail("tensor " + name + " is not in the caller's destination");
+    }
     std::vector<std::byte> bytes;
     for (const stload::TensorView& tensor : model.tensors()) {
       bytes.resize(tensor.bytes);
@@ -94,9 +108,9 @@ int main(int argc, char** argv) {
     stload::set_log_handler(nullptr);
     std::printf(
         "server_startup: %zu tensors in %zu shards, planned on %zu GPUs, loaded (%llu "
-        "bytes, %d notices heard)\n",
+        "bytes, %zu into caller memory, %d notices heard)\n",
         model.size(), checkpoint.files().size(), plan.devices.size(),
-        static_cast<unsigned long long>(stats.bytes), infos.load());
+        static_cast<unsigned long long>(stats.bytes), owned.size(), infos.load());
     return 0;
   } catch (const std::exception& error) {
     return fail(error.what());

@@ -2,7 +2,8 @@
  * sharded checkpoint opened (a note heard through the callback), listed (names, dtypes, shapes,
  * files, offsets, the index's metadata), planned for eight GPUs that are not here, and loaded on
  * the CPU engine with progress: the first load cancelled from the callback, the second to the end
- * and every tensor read back and checked. Exits non-zero at the first failed check. */
+ * with two tensors in the caller's own memory (destinations), every tensor read back and checked.
+ * Exits non-zero at the first failed check. */
 #define _POSIX_C_SOURCE 200809L /* mkdir */
 #include <stdint.h>
 #include <stdio.h>
@@ -126,6 +127,18 @@ int main(int argc, char** argv) {
   CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_CANCELLED);
   CHECK(model == NULL && seen.calls == 1);
 
+  /* Then to the end, layers.1 and layers.2 into the server's own memory: a destination each. */
+  static unsigned char owned[2][4096];
+  stload_destination destinations[2];
+  for (int i = 0; i < 2; ++i) {
+    stload_destination_init(&destinations[i]);
+    destinations[i].name = i == 0 ? "layers.1.weight" : "layers.2.weight";
+    destinations[i].device = "cpu";
+    destinations[i].data = owned[i];
+    destinations[i].bytes = sizeof owned[i];
+  }
+  options.destinations = destinations;
+  options.destination_count = 2;
   seen.calls = 0;
   seen.cancel = 0;
   stload_load_stats stats;
@@ -140,6 +153,12 @@ int main(int argc, char** argv) {
     /* Each shard's data bytes count from 0 mod 256; tensors start at 0 and 4096 of it. */
     CHECK(bytes[0] == 0 && bytes[4095] == 255 && bytes[1000] == (1000 & 0xFF));
   }
+  for (int i = 0; i < 2; ++i) {
+    stload_tensor tensor;
+    stload_tensor_init(&tensor);
+    CHECK_STATUS(stload_model_find(model, destinations[i].name, &tensor), STLOAD_OK);
+    CHECK(tensor.data == owned[i] && owned[i][4095] == 255 && owned[i][1000] == (1000 & 0xFF));
+  }
   stload_model_free(model);
   stload_checkpoint_free(checkpoint);
   CHECK_STATUS(stload_set_log_callback(NULL, NULL), STLOAD_OK);
@@ -147,6 +166,8 @@ int main(int argc, char** argv) {
     fprintf(stderr, "server_startup_c: %d check(s) failed\n", failures);
     return 1;
   }
-  printf("server_startup_c: listed, planned on 2 of 8 GPUs, cancelled, loaded and verified\n");
+  printf(
+      "server_startup_c: listed, planned on 2 of 8 GPUs, cancelled, loaded (2 tensors into "
+      "caller memory) and verified\n");
   return 0;
 }
