@@ -110,6 +110,13 @@ typedef enum stload_engine {
 typedef enum stload_option_flag {
   /** An `only` pattern matching no tensor, or a selection of no tensor, is not an error. */
   STLOAD_ALLOW_UNMATCHED = 1,
+  /**
+   * stload_load() only: tensors on CPU devices are views of a private copy-on-write mapping of
+   * their file instead of copies (C++ LoadOptions::zero_copy): the load reads nothing for them
+   * and the model keeps the mapping. A tensor whose file offset is not a multiple of its element
+   * size is copied instead (stload_load_stats.tensors_copied_unaligned).
+   */
+  STLOAD_ZERO_COPY = 2,
 } stload_option_flag;
 
 /** @brief How much a log message matters; values mirror stload::LogLevel (C++), in order. */
@@ -324,6 +331,10 @@ typedef struct stload_load_stats {
   uint64_t peak_rss_file_bytes;      ///< peak file-backed RSS (page-cache pages of mappings,
                                      ///< reclaimable; `top` adds them to RES)
   uint64_t baseline_rss_file_bytes;  ///< file-backed RSS before the load began
+  uint64_t tensors_viewed;           ///< ::STLOAD_ZERO_COPY: tensors that view their file
+  uint64_t bytes_viewed;             ///< their bytes (in `bytes`; nothing copied for them)
+  uint64_t tensors_copied_unaligned;  ///< ::STLOAD_ZERO_COPY tensors copied: file offset not a
+                                      ///< multiple of their element size
 } stload_load_stats;
 
 /**

@@ -23,8 +23,9 @@ namespace {
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
 static_assert(sizeof(stload_load_options) == offsetof(stload_load_options, destination_count) +
                                                  sizeof(stload_load_options::destination_count));
-static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, baseline_rss_file_bytes) +
-                                               sizeof(stload_load_stats::baseline_rss_file_bytes));
+static_assert(sizeof(stload_load_stats) ==
+              offsetof(stload_load_stats, tensors_copied_unaligned) +
+                  sizeof(stload_load_stats::tensors_copied_unaligned));
 
 ReadMethod read_method_of(int method) {
   switch (method) {
@@ -67,7 +68,8 @@ LoadOptions to_cpp(const stload_load_options& caller) {
     out.device_map_given = true;
   }
   out.only = only_patterns(in.only, in.only_count, "stload_load_options");
-  out.allow_unmatched = allow_unmatched(in.flags, "stload_load_options");
+  out.allow_unmatched = allow_unmatched(in.flags, "stload_load_options", STLOAD_ZERO_COPY);
+  out.zero_copy = (in.flags & STLOAD_ZERO_COPY) != 0;
   if (in.staging_bytes != 0) out.staging_bytes = in.staging_bytes;
   if (in.chunk_bytes != 0) out.chunk_bytes = in.chunk_bytes;
   if (in.reader_threads != 0) out.reader_threads = in.reader_threads;
@@ -100,6 +102,9 @@ stload_load_stats to_c(const LoadStats& in) {
   out.files_read_by_pread = in.files_read_by_pread;
   out.files_read_by_direct = in.files_read_by_direct;
   out.files_direct_fallback = in.files_direct_fallback;
+  out.tensors_viewed = in.tensors_viewed;
+  out.bytes_viewed = in.bytes_viewed;
+  out.tensors_copied_unaligned = in.tensors_copied_unaligned;
   return out;
 }
 

@@ -240,6 +240,38 @@ static void test_progress_cancel_and_stats(const char* dir) {
   CHECK(model == NULL && s.calls == 2);
   CHECK(strstr(stload_last_error(), "cancelled") != NULL);
 
+  /* Zero-copy: the CPU tensors view their files (3 here, all aligned), and a plan refuses the
+     flag (a plan copies nothing either way). */
+  options.flags = STLOAD_ZERO_COPY;
+  stload_load_stats_init(&stats);
+  model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, &stats), STLOAD_OK);
+  CHECK(stats.tensors_viewed + stats.tensors_copied_unaligned == 3);
+  CHECK(stats.tensors_viewed >= 1 && stats.chunks == (stats.tensors_copied_unaligned ? 1u : 0u));
+  memset(got, 0, sizeof got);
+  CHECK_STATUS(stload_model_read(model, "b", got, sizeof got), STLOAD_OK);
+  CHECK(got[0] == 24 && got[999] == (unsigned char)((24 + 999) & 0xFF));
+  stload_tensor view;
+  stload_tensor_init(&view);
+  CHECK_STATUS(stload_model_find(model, "b", &view), STLOAD_OK);
+  CHECK(((const unsigned char*)view.data)[0] == 24);
+  stload_model_free(model);
+  options.flags = 0;
+  stload_device cpu;
+  memset(&cpu, 0, sizeof cpu);
+  cpu.kind = STLOAD_DEVICE_CPU;
+  const uint64_t capacity = 1ULL << 30U;
+  stload_plan_options plan_options;
+  stload_plan_options_init(&plan_options);
+  plan_options.device_map = "cpu";
+  plan_options.devices = &cpu;
+  plan_options.capacity_bytes = &capacity;
+  plan_options.device_count = 1;
+  plan_options.flags = STLOAD_ZERO_COPY;
+  stload_plan* plan = NULL;
+  CHECK_STATUS(stload_make_plan(checkpoint, &plan_options, &plan), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(plan == NULL && strstr(stload_last_error(), "unknown bits") != NULL);
+
   /* An unknown read method fails before anything loads. */
   options.progress = NULL;
   options.read_method = (stload_read_method)7;
