@@ -6,6 +6,7 @@
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "buffer.hpp"
@@ -37,6 +39,46 @@ Framework framework_from(const std::string& name) {
   if (name == "np" || name == "numpy") return Framework::Numpy;
   throw Error(ErrorCode::InvalidArgument,
               "framework '" + name + "' is not one of \"pt\" (torch) or \"np\" (numpy)");
+}
+
+// A Python object held from C++ code that may run without the GIL (LoadOptions is copied on the
+// loading thread, arenas are released wherever the last owner goes): shared_ptr copies touch no
+// Python refcount, and the last one takes the GIL to drop the reference. At interpreter shutdown
+// the reference is left alone (leaked) rather than touched without a live interpreter.
+std::shared_ptr<nb::object> hold(nb::object object) {
+  return {new nb::object(std::move(object)), [](nb::object* held) noexcept {
+            if (Py_IsInitialized() == 0) {
+              static_cast<void>(held->release());
+              delete held;
+              return;
+            }
+            const nb::gil_scoped_acquire gil;
+            delete held;
+          }};
+}
+
+// LoadOptions::allocators from a Python callable (nbytes, alignment) -> (pointer, owner): called
+// on the loading thread, which takes the GIL for it; the owner is kept until the arena goes.
+// A Python exception becomes OutOfMemory (what an allocator failing means) with its message.
+ArenaAllocator python_allocator(const std::string& device, nb::object callable) {
+  std::shared_ptr<nb::object> function = hold(std::move(callable));
+  return [function, device](std::uint64_t bytes, std::uint64_t alignment) {
+    const nb::gil_scoped_acquire gil;
+    std::uintptr_t data = 0;
+    std::shared_ptr<nb::object> owner;
+    try {
+      const nb::object got = (*function)(bytes, alignment);
+      const auto pair = nb::cast<std::tuple<std::uintptr_t, nb::object>>(got);
+      data = std::get<0>(pair);
+      owner = hold(std::get<1>(pair));
+    } catch (const nb::python_error& e) {
+      throw Error(ErrorCode::OutOfMemory, "the allocator for " + device + " raised: " + e.what());
+    } catch (const nb::cast_error&) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "the allocator for " + device + " did not return (pointer, owner)");
+    }
+    return CallerAllocation{reinterpret_cast<void*>(data), [owner]() mutable { owner.reset(); }};
+  };
 }
 
 // A loaded model; its tensors are exported to Python without a copy.
@@ -137,12 +179,24 @@ class PyCheckpoint {
 
   [[nodiscard]] std::uint64_t total_bytes() const noexcept { return checkpoint_->total_bytes(); }
 
+  // `destinations`: (name, device, pointer, bytes); `allocators`: (device, callable returning
+  // (pointer, owner)), both checked on the Python side first (stload/_caller_memory.py).
   [[nodiscard]] Model load(std::optional<std::string> device_map,
                            std::optional<std::vector<std::string>> only, bool exact,
                            std::optional<std::size_t> file, bool host_only, bool allow_unmatched,
-                           bool zero_copy) const {
-    const Selection selection{std::move(device_map), std::move(only), exact, file, host_only,
-                              allow_unmatched,       zero_copy};
+                           bool zero_copy, const nb::list& destinations,
+                           const nb::list& allocators) const {
+    Selection selection{std::move(device_map), std::move(only), exact, file, host_only,
+                        allow_unmatched, zero_copy, {}, {}};
+    for (const nb::handle entry : destinations) {
+      const auto [name, device, data, bytes] =
+          nb::cast<std::tuple<std::string, std::string, std::uintptr_t, std::uint64_t>>(entry);
+      selection.destinations.push_back(DestinationSpec{name, device, data, bytes});
+    }
+    for (const nb::handle entry : allocators) {
+      const auto [device, callable] = nb::cast<std::tuple<std::string, nb::object>>(entry);
+      selection.allocators.emplace_back(device, python_allocator(device, callable));
+    }
     nb::gil_scoped_release release;
     const LoadOptions options = make_load_options(*checkpoint_, selection);
     return Model(stload::load(*checkpoint_, options));
@@ -212,7 +266,8 @@ NB_MODULE(_stload, m) {
       .def("metadata", &PyCheckpoint::metadata)
       .def("total_bytes", &PyCheckpoint::total_bytes)
       .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
-           "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false)
+           "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false,
+           "destinations"_a = nb::list(), "allocators"_a = nb::list())
       .def("mapped", &PyCheckpoint::mapped, "name"_a);
 
   m.def("_parse_buffer", &parse_buffer, "data"_a,

@@ -86,6 +86,35 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
   }
   options.engine = engine_for(options.device_map, selection.host_only);
   options.zero_copy = selection.zero_copy;
+  // Caller memory: checked against the plan by load() (stload/loader.hpp); a GPU among its
+  // devices needs the CUDA engine whatever the map says.
+  const auto note_device = [&](const Device& device) {
+    if (device.kind != DeviceKind::Cuda) return;
+    if (selection.host_only)
+      throw Error(ErrorCode::InvalidArgument,
+                  "caller memory on " + device.to_string() +
+                      ": numpy arrays live in host memory (use framework=\"pt\" or a cpu device)");
+    if (options.engine == EngineKind::Cpu) options.engine = EngineKind::Cuda;
+  };
+  for (const DestinationSpec& spec : selection.destinations) {
+    const Device device = Device::parse(spec.device);
+    note_device(device);
+    const bool added =
+        options.destinations
+            .emplace(spec.name, TensorDestination{device, reinterpret_cast<void*>(spec.data),
+                                                  spec.bytes})
+            .second;
+    if (!added)
+      throw Error(ErrorCode::InvalidArgument,
+                  "destinations: tensor '" + spec.name + "' is given twice");
+  }
+  for (const auto& [text, allocator] : selection.allocators) {
+    const Device device = Device::parse(text);
+    note_device(device);
+    if (!options.allocators.emplace(device, allocator).second)
+      throw Error(ErrorCode::InvalidArgument,
+                  "allocators: " + device.to_string() + " is given twice");
+  }
 
   std::shared_ptr<const ExactNames> exact;
   if (selection.only) {

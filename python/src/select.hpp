@@ -2,7 +2,9 @@
 // What a Python call asks to load: which tensors (`only`, one file of a sharded checkpoint), where
 // (the device_map text) and with which engine.
 
+#include <cstdint>
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,14 @@
 #include "stload/loader.hpp"
 
 namespace stload::python {
+
+/// @brief Memory of the caller's that one tensor is loaded into (stload.load_file(destinations=)).
+struct DestinationSpec {
+  std::string name;      ///< the checkpoint's tensor
+  std::string device;    ///< "cpu", "cuda:1"
+  std::uintptr_t data;   ///< its first byte (a device pointer for CUDA)
+  std::uint64_t bytes;   ///< its size
+};
 
 struct Selection {
   std::optional<std::string> device_map;  ///< "cpu", "cuda:1", "auto" or a JSON object of rules
@@ -19,10 +29,13 @@ struct Selection {
   bool host_only = false;                        ///< numpy: every tensor must land in host memory
   bool allow_unmatched = false;                  ///< a pattern matching nothing is fine
   bool zero_copy = false;  ///< CPU tensors view the file's private mapping (LoadOptions::zero_copy)
+  std::vector<DestinationSpec> destinations;  ///< LoadOptions::destinations
+  std::vector<std::pair<std::string, ArenaAllocator>> allocators;  ///< device text -> allocator
 };
 
-/// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU,
-/// the best available for "auto" (CPU when host_only), else CPU.
+/// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU
+/// (or a destination or allocator is on one), the best available for "auto" (CPU when
+/// host_only), else CPU.
 /// @throws Error InvalidArgument for a bad map, a GPU under host_only, an empty or invalid `only`,
 ///         or (unless allow_unmatched) a pattern matching no tensor, naming it (now, or when the
 ///         plan is made); TensorNotFound naming each `exact` name the checkpoint lacks.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, Iterator, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
+from . import _caller_memory as caller_memory
 from . import _frameworks as fw
 from ._open import open_checkpoint
 from ._stload import _Model
@@ -27,6 +28,8 @@ def load_file(
     merge: bool = False,
     allow_unmatched: bool = False,
     zero_copy: bool = True,
+    destinations: Optional[Dict[str, Any]] = None,
+    allocators: Optional[Dict[Any, Callable[[int, int], Any]]] = None,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
@@ -59,6 +62,20 @@ def load_file(
             every CPU tensor is copied into memory of stload's (a load that reads every byte
             now, and a model that no longer depends on the file staying as it is).
 
+        destinations: name -> a tensor or array of yours (a server's pre-allocated weights, on
+            the CPU or a GPU) that the checkpoint's tensor of that name is loaded into, whatever
+            the device map says. Each must be contiguous and writable, and be the tensor's dtype
+            and element count, or a uint8/int8 buffer of at least its bytes; its address must be
+            aligned to the element size. The returned dict holds your objects for these names.
+            stload neither frees nor keeps them: keep them alive as long as you use the result.
+        allocators: device -> ``allocate(nbytes, alignment)`` returning a tensor or array of at
+            least ``nbytes`` on that device (``lambda n, a: torch.empty(n, dtype=torch.uint8,
+            device="cuda:0")``): the load's arena on that device is that memory, kept alive
+            until the last loaded tensor of the arena is gone. Its address must be a multiple
+            of ``alignment`` (256). An exception it raises fails the load (``OutOfMemoryError``).
+            With ``zero_copy`` CPU tensors view their file and need no arena, so a ``"cpu"``
+            allocator is called only for tensors copied anyway (or with ``zero_copy=False``).
+
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
         wrote (or, with ``zero_copy``, the file's mapping), which is freed when the last of them
@@ -70,6 +87,7 @@ def load_file(
     """
     framework = fw.resolve_framework(framework)
     checkpoint = open_checkpoint(filename, merge)
+    records = {name: (dtype, shape) for name, dtype, shape, _ in checkpoint.tensors()}
     model = checkpoint.load(
         fw.device_map_text(device, device_map),
         fw.only_list(only),
@@ -78,9 +96,15 @@ def load_file(
         framework == "np",
         allow_unmatched,
         zero_copy,
+        caller_memory.destination_specs(destinations, records),
+        caller_memory.allocator_specs(allocators),
     )
     names, tensors = _export(model, framework)
-    return dict(zip(names, tensors))
+    loaded = dict(zip(names, tensors))
+    for name, given in (destinations or {}).items():
+        if name in loaded:
+            loaded[name] = given  # the caller's own object, which holds the bytes now
+    return loaded
 
 
 def iter_tensors(
