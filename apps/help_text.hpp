@@ -56,7 +56,13 @@ inline constexpr const char* kLoadOptionsHelp =
     "  --map                       zero-copy: tensors on CPU devices are views of a private\n"
     "                              copy-on-write mapping of their file, nothing is copied (a\n"
     "                              tensor whose file offset is not a multiple of its element\n"
-    "                              size is copied, and counted)\n";
+    "                              size is copied, and counted)\n"
+    "  --tp RANK/WORLD             tensor parallelism: load only this rank's part of the\n"
+    "                              tensors --split names (only those bytes are read)\n"
+    "  --split RULES               which dimension each tensor splits on: a rule set (llama:\n"
+    "                              q/k/v/gate/up, embeddings and lm_head on dim 0, o/down on\n"
+    "                              dim 1), a JSON object of name patterns to dimensions, or a\n"
+    "                              file holding one; tensors no rule names load whole\n";
 
 inline constexpr const char* kLoadHelp =
     "Loads every tensor (or those --only selects) and prints tensors, bytes, seconds, GB/s and\n"

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "split_arg.hpp"
+
 namespace stload::cli {
 namespace {
 
@@ -76,6 +78,7 @@ LoadOptions load_options_from(const ParsedArgs& args) {
   }
   options.allow_unmatched = args.has("--allow-unmatched");
   options.zero_copy = args.has("--map");
+  options.tensor_parallel = tensor_parallel_from(args);
   return options;
 }
 

@@ -17,7 +17,8 @@ inline constexpr OptionSpec kLoadOptionSpecs[] = {
     {"--streams", true},     {"--threads", true},
     {"--only", true},        {"--read", true},
     {"--no-direct", false},  {"--allow-unmatched", false},
-    {"--map", false}};
+    {"--map", false},        {"--tp", true},
+    {"--split", true}};
 
 /// LoadOptions from parsed arguments. @throws UsageError for malformed values
 LoadOptions load_options_from(const ParsedArgs& args);

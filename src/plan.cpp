@@ -5,7 +5,9 @@
 #include <tuple>
 
 #include "detail/check.hpp"
+#include "detail/slice_ranges.hpp"
 #include "detail/tensor_selection.hpp"
+#include "stload/name_rules.hpp"
 
 namespace stload {
 namespace {
@@ -163,12 +165,17 @@ PlannedTensor whole_tensor(std::size_t index, const TensorRecord& record) {
   return planned;
 }
 
-// Where a tensor on a view device goes: a view of its file when its offset keeps it aligned to its
-// element type, else nullopt (copied like any other).
+// Where a tensor on a view device goes: a view of its file when it is one run of the file's bytes
+// (a whole tensor, or a dim-0 slice) whose offset keeps it aligned to its element type, else
+// nullopt (copied like any other).
 std::optional<std::size_t> view_arena(LoadPlan& plan, const Checkpoint& checkpoint,
-                                      const TensorRecord& record, const Device& device) {
+                                      const PlannedTensor& planned, const Device& device) {
+  const TensorRecord& record = checkpoint.tensors()[planned.tensor];
+  if (planned.sources.size() > 1) return std::nullopt;
+  const std::uint64_t offset =
+      planned.sources.empty() ? record.offset : planned.sources.front().file_offset;
   const std::uint64_t element = std::max<std::uint64_t>(bit_size(record.info.dtype) / 8, 1);
-  if (record.bytes() > 0 && record.offset % element != 0) {
+  if (planned.output.bytes > 0 && offset % element != 0) {
     ++plan.unaligned_copies;
     return std::nullopt;
   }
@@ -180,6 +187,33 @@ std::optional<std::size_t> view_arena(LoadPlan& plan, const Checkpoint& checkpoi
       ArenaPlan{device, checkpoint.files()[record.file].size, false, true, record.file});
   return plan.arenas.size() - 1;
 }
+
+// The tensor-parallel part of each tensor (PlanOptions::tensor_parallel): its split rule, found
+// once per name, and the checks that need the whole checkpoint.
+class Slicer {
+ public:
+  Slicer(const Checkpoint& checkpoint, const TensorParallel& options) : options_(options) {
+    STLOAD_EXPECT(options.world >= 1 && options.rank < options.world, ErrorCode::InvalidArgument,
+                  "tensor parallelism: rank " + std::to_string(options.rank) + " of world " +
+                      std::to_string(options.world) + " (rank must be below world, world >= 1)");
+    if (!options.split.empty()) rules_ = NameRules<std::size_t>(options.split);
+    for (const auto& [name, bounds] : options.bounds) {
+      STLOAD_EXPECT(checkpoint.find(name) != nullptr, ErrorCode::InvalidArgument,
+                    "bounds are given for tensor '" + name + "', which the checkpoint lacks");
+    }
+  }
+
+  // Narrows `planned` to this rank's part of `record` (nothing when no rule or bounds name it).
+  void apply(const TensorRecord& record, PlannedTensor& planned) const {
+    if (options_.empty()) return;
+    const auto bounds = detail::slice_bounds(record, options_, rules_.find(record.info.name));
+    if (!bounds.empty()) detail::plan_region(record, bounds, planned.output, planned.sources);
+  }
+
+ private:
+  const TensorParallel& options_;
+  NameRules<std::size_t> rules_;
+};
 
 }  // namespace
 
@@ -198,10 +232,12 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
   std::vector<std::uint64_t> arena_cursor;
   const auto tensors = checkpoint.tensors();
   const std::vector<bool> selected = detail::select_tensors(checkpoint, options);
+  const Slicer slicer(checkpoint, options.tensor_parallel);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& record = tensors[i];
     if (!selected[i]) continue;  // `only` and `filter` (detail/tensor_selection.cpp)
     PlannedTensor planned = whole_tensor(i, record);
+    slicer.apply(record, planned);  // a tensor-parallel part: a smaller output, fewer bytes read
     const auto own = options.own_arenas.find(planned.name);
     if (own != options.own_arenas.end()) {
       planned.arena = plan.arenas.size();
@@ -225,7 +261,7 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
     }
     if (std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
         options.view_devices.end()) {
-      const auto view = view_arena(plan, checkpoint, record, device);
+      const auto view = view_arena(plan, checkpoint, planned, device);
       arena_cursor.resize(plan.arenas.size(), 0);  // parallel to the arenas, views' included
       if (view) {
         planned.arena = *view;

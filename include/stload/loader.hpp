@@ -125,6 +125,11 @@ struct LoadOptions {
   /// Caveat of every mapping: truncating the file while its views live makes touching them fault
   /// (SIGBUS); the load itself refuses a file whose size changed since it was opened (Io).
   bool zero_copy = false;
+  /// @brief Tensor parallelism: load only this rank's part of the tensors the split rules name
+  /// (tensor_parallel.hpp; `split_rule_set("llama")` for Llama-style names). Output shapes,
+  /// arena sizes and `auto` placement follow the parts; only their bytes are read. A dim-0 part
+  /// of a CPU tensor can still be a zero-copy view.
+  TensorParallel tensor_parallel;
 };
 
 /// @brief What a load did.

@@ -13,6 +13,7 @@
 #include "stload/checkpoint.hpp"
 #include "stload/dtype.hpp"
 #include "stload/placement.hpp"
+#include "stload/tensor_parallel.hpp"
 
 namespace stload {
 
@@ -112,6 +113,9 @@ struct PlanOptions {
   /// (a file written without alignment padding) is copied as usual, so that every view stays
   /// aligned to its element type, and counted in LoadPlan::unaligned_copies.
   std::vector<Device> view_devices;
+  /// @brief This rank's part of the tensors its split rules name (tensor_parallel.hpp): each
+  /// planned tensor's output spec is the part, its sources only the file bytes of the part.
+  TensorParallel tensor_parallel;
 };
 
 /// @brief The plan of a load, made before any byte is copied.

@@ -17,4 +17,5 @@
 #include "stload/plan.hpp"
 #include "stload/save.hpp"
 #include "stload/tensor_map.hpp"
+#include "stload/tensor_parallel.hpp"
 #include "stload/version.h"
