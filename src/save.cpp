@@ -9,29 +9,14 @@
 #include <vector>
 
 #include "detail/check.hpp"
+#include "detail/json_text.hpp"
 
 namespace stload {
 namespace {
 
-constexpr std::size_t kWriteBlock = 8U << 20U;
+using detail::json_string;
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(static_cast<unsigned char>(c) >> 4U) & 0xFU];
-      out += kHex[static_cast<unsigned char>(c) & 0xFU];
-    } else {
-      out += c;
-    }
-  }
-  return out + '"';
-}
+constexpr std::size_t kWriteBlock = 8U << 20U;
 
 std::uint64_t byte_size(const TensorSpec& t) {
   std::uint64_t elements = 1;
