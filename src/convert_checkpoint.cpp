@@ -1,6 +1,7 @@
 // Checkpoint -> safetensors. Nothing is loaded: each output file is written by save()'s streaming
-// writer, whose fill callback preads the bytes from the source file one bounded block at a time,
-// so host memory is that one block whatever the model's size.
+// writer, each tensor copied from its source range by the kernel (copy_file_range) in 8 MiB
+// pieces, or where the kernel cannot, pread into one 8 MiB block: host memory is at most that
+// block whatever the model's size.
 
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "checkpoint_impl.hpp"
 #include "detail/check.hpp"
 #include "detail/json_text.hpp"
+#include "detail/save_copying.hpp"
 #include "pt/torch_checkpoint.hpp"
 #include "stload/convert.hpp"
 #include "stload/save.hpp"
@@ -159,20 +161,28 @@ class ShardWriter {
           TensorSpec{records[i].info.name, records[i].info.dtype, records[i].info.shape});
       progress_.file_bytes_total += records[i].bytes();
     }
-    save(path, specs, metadata,
-         [&](std::size_t index, std::uint64_t offset, std::span<std::byte> out) {
-           const TensorRecord& record = records[tensors[index]];
-           try {
-             source_.impl().mappings[record.file].read_at(out.data(), out.size(),
-                                                          record.offset + offset);
-           } catch (const Error& e) {
-             throw Error(e.code(), "tensor '" + record.info.name + "': " + e.what());
-           }
-           progress_.bytes_done += out.size();
-           progress_.file_bytes_done += out.size();
-           STLOAD_EXPECT(!options_.progress || options_.progress(progress_), ErrorCode::Cancelled,
-                         "conversion to " + path.string() + " cancelled");
-         });
+    const auto& mappings = source_.impl().mappings;
+    std::vector<detail::FileBytes> sources;
+    sources.reserve(tensors.size());
+    for (const std::size_t i : tensors) {
+      sources.push_back(detail::FileBytes{mappings[records[i].file].fd(), records[i].offset});
+    }
+    // Where the kernel cannot copy between the files, the bytes come through pread.
+    const auto fill = [&](std::size_t index, std::uint64_t offset, std::span<std::byte> out) {
+      const TensorRecord& record = records[tensors[index]];
+      try {
+        mappings[record.file].read_at(out.data(), out.size(), record.offset + offset);
+      } catch (const Error& e) {
+        throw Error(e.code(), "tensor '" + record.info.name + "': " + e.what());
+      }
+    };
+    const auto written = [&](std::size_t, std::uint64_t bytes) {
+      progress_.bytes_done += bytes;
+      progress_.file_bytes_done += bytes;
+      STLOAD_EXPECT(!options_.progress || options_.progress(progress_), ErrorCode::Cancelled,
+                    "conversion to " + path.string() + " cancelled");
+    };
+    detail::save_copying(path, specs, metadata, sources, fill, written);
   }
 
  private:
