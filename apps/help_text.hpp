@@ -86,7 +86,8 @@ inline constexpr const char* kPlanHelp =
 inline constexpr const char* kConvertHelp =
     "Writes IN (anything PATH may be below, PyTorch zip checkpoints included: torch.save files,\n"
     "pytorch_model.bin and its sharded index) as safetensors at OUT, streaming each tensor's\n"
-    "bytes from the source files in 8 MiB pieces: the model is never held in memory. Each file\n"
+    "bytes file to file in the kernel (copy_file_range; pread + write where it cannot), 8 MiB\n"
+    "at a time: the model is never held in memory. Each file\n"
     "is written to a temporary and renamed into place; a failed convert leaves no output.\n"
     "The metadata is IN's own for safetensors, {\"format\": \"pt\"} for PyTorch (as\n"
     "transformers writes it). Every key gets its own bytes, views of one storage included.\n"

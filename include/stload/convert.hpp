@@ -1,8 +1,8 @@
 #pragma once
 /// @file convert.hpp
 /// @brief Converting a checkpoint (safetensors, or a PyTorch zip checkpoint) to safetensors,
-/// streamed from the source files in bounded pieces: host memory stays a few MiB whatever the
-/// model's size.
+/// copied from the source files in bounded pieces (in the kernel where it can, else through one
+/// 8 MiB buffer): host memory stays a few MiB whatever the model's size.
 
 #include <cstddef>
 #include <cstdint>
