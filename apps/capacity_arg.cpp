@@ -25,7 +25,9 @@ constexpr std::array<std::pair<std::string_view, double>, 9> kUnits{{
     {"B", 1.0},
 }};
 
-std::uint64_t parse_size(std::string_view entry, std::string_view text) {
+}  // namespace
+
+std::uint64_t parse_size(std::string_view text, std::string_view what) {
   double scale = 1.0;
   for (const auto& [unit, factor] : kUnits) {
     if (text.ends_with(unit)) {
@@ -39,13 +41,10 @@ std::uint64_t parse_size(std::string_view entry, std::string_view text) {
   const double bytes = value * scale;
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(bytes >= 0) ||
       bytes >= 1.8e19) {
-    throw UsageError("--capacity entry '" + std::string(entry) +
-                     "' needs a size such as 80GiB, 512MiB or 1000000 (bytes)");
+    throw UsageError(std::string(what) + " needs a size such as 80GiB, 512MiB or 1000000 (bytes)");
   }
   return static_cast<std::uint64_t>(std::llround(bytes));
 }
-
-}  // namespace
 
 std::map<Device, std::uint64_t> parse_capacities(std::string_view text) {
   std::map<Device, std::uint64_t> capacities;
@@ -64,7 +63,10 @@ std::map<Device, std::uint64_t> parse_capacities(std::string_view text) {
     } catch (const Error& e) {
       throw UsageError("--capacity: " + std::string(e.what()));
     }
-    if (!capacities.emplace(device, parse_size(entry, entry.substr(equals + 1))).second) {
+    if (!capacities
+             .emplace(device, parse_size(entry.substr(equals + 1),
+                                         "--capacity entry '" + std::string(entry) + "'"))
+             .second) {
       throw UsageError("--capacity names " + device.to_string() + " twice");
     }
   }

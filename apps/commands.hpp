@@ -19,23 +19,26 @@ inline constexpr int kExitUsage = 2;    ///< wrong arguments, or a path that doe
 
 // X(name, usage, one-line help, details, more details): the one list from which declarations and
 // the table are made; the details (help_text.hpp) are shown by `stload help NAME`.
-#define STLOAD_CLI_COMMANDS(X)                                                                  \
-  X(inspect, "PATH [--json] [--revision REV] [--merge]",                                        \
-    "list tensors (dtype, shape, bytes, file, offset) and metadata", kInspectHelp, kNoDetails)  \
-  X(validate, "PATH... [--revision REV] [--merge]",                                             \
-    "check checkpoints against every rule of the format", kCheckpointHelp, kNoDetails)          \
-  X(load, "PATH [--json] [--revision REV] [--merge] [load options]",                            \
-    "load onto the GPU (or CPU engine) and report speed", kLoadHelp, kLoadOptionsHelp)          \
-  X(digest, "PATH [--revision REV] [--merge] [load options]",                                   \
-    "load, copy back and print sha256 per tensor (sha256sum format)", kDigestHelp,              \
-    kLoadOptionsHelp)                                                                           \
-  X(plan, "PATH --capacity DEV=SIZE[,...] [--device-map MAP] [--json] [--chunk-mib N]",         \
-    "plan a load for devices of stated capacities, without them (bytes per device)", kPlanHelp, \
-    kCheckpointHelp)                                                                            \
-  X(generate, "--preset NAME --out PATH [--size-gib G] [--seed N] [--shards N]",                \
-    "write a deterministic example checkpoint (tiny-llama, llama, many-small)", kGenerateHelp,  \
-    kNoDetails)                                                                                 \
-  X(doctor, "[--json]", "CUDA runtime, driver, devices, PCIe link; why CUDA is (not) usable",   \
+#define STLOAD_CLI_COMMANDS(X)                                                                     \
+  X(inspect, "PATH [--json] [--revision REV] [--merge]",                                           \
+    "list tensors (dtype, shape, bytes, file, offset) and metadata", kInspectHelp, kNoDetails)     \
+  X(validate, "PATH... [--revision REV] [--merge]",                                                \
+    "check checkpoints against every rule of the format", kCheckpointHelp, kNoDetails)             \
+  X(load, "PATH [--json] [--revision REV] [--merge] [load options]",                               \
+    "load onto the GPU (or CPU engine) and report speed", kLoadHelp, kLoadOptionsHelp)             \
+  X(digest, "PATH [--revision REV] [--merge] [load options]",                                      \
+    "load, copy back and print sha256 per tensor (sha256sum format)", kDigestHelp,                 \
+    kLoadOptionsHelp)                                                                              \
+  X(plan, "PATH --capacity DEV=SIZE[,...] [--device-map MAP] [--json] [--chunk-mib N]",            \
+    "plan a load for devices of stated capacities, without them (bytes per device)", kPlanHelp,    \
+    kCheckpointHelp)                                                                               \
+  X(convert, "IN OUT [--dedupe-tied] [--shard-size SIZE] [--revision REV] [--merge]",              \
+    "write a checkpoint (safetensors or PyTorch .bin/.pt) as safetensors, streamed", kConvertHelp, \
+    kCheckpointHelp)                                                                               \
+  X(generate, "--preset NAME --out PATH [--size-gib G] [--seed N] [--shards N]",                   \
+    "write a deterministic example checkpoint (tiny-llama, llama, many-small)", kGenerateHelp,     \
+    kNoDetails)                                                                                    \
+  X(doctor, "[--json]", "CUDA runtime, driver, devices, PCIe link; why CUDA is (not) usable",      \
     kDoctorHelp, kNoDetails)
 
 #define STLOAD_CLI_DECLARE(name, usage, help, details, more) int cmd_##name(Args args);

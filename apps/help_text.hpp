@@ -93,6 +93,27 @@ inline constexpr const char* kPlanHelp =
     "  --allow-unmatched           accept --only patterns that match nothing\n"
     "  --json                      one JSON object (devices, tensors, bytes, chunks, notes)\n";
 
+inline constexpr const char* kConvertHelp =
+    "Writes IN (anything PATH may be below, PyTorch zip checkpoints included: torch.save files,\n"
+    "pytorch_model.bin and its sharded index) as safetensors at OUT, streaming each tensor's\n"
+    "bytes file to file in the kernel (copy_file_range; pread + write where it cannot), 8 MiB\n"
+    "at a time: the model is never held in memory. Each file\n"
+    "is written to a temporary and renamed into place; a failed convert leaves no output.\n"
+    "The metadata is IN's own for safetensors, {\"format\": \"pt\"} for PyTorch (as\n"
+    "transformers writes it). Every key gets its own bytes, views of one storage included.\n"
+    "Prints the tensors, bytes, files, seconds and GB/s.\n"
+    "  --dedupe-tied               write exact duplicates (tied weights: same bytes, dtype and\n"
+    "                              shape) once, under the first name in sorted order; the\n"
+    "                              others are listed in the metadata key \"stload.tied\" as a\n"
+    "                              JSON object {dropped: kept}\n"
+    "  --shard-size SIZE           OUT is a directory of shards of at most SIZE tensor bytes\n"
+    "                              (e.g. 5GiB; units as for plan --capacity), named\n"
+    "                              model-00001-of-0000N.safetensors, with a\n"
+    "                              model.safetensors.index.json; model.safetensors alone when\n"
+    "                              one shard holds everything (as save_pretrained writes)\n"
+    "Without --shard-size, OUT is a file, or an existing directory to write\n"
+    "model.safetensors into.\n";
+
 inline constexpr const char* kGenerateHelp =
     "presets:\n"
     "  tiny-llama   a few MiB Llama-shaped bf16 model (tests, quick demos)\n"

@@ -9,29 +9,15 @@
 #include <vector>
 
 #include "detail/check.hpp"
+#include "detail/json_text.hpp"
+#include "detail/save_copying.hpp"
 
 namespace stload {
 namespace {
 
-constexpr std::size_t kWriteBlock = 8U << 20U;
+using detail::json_string;
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[(static_cast<unsigned char>(c) >> 4U) & 0xFU];
-      out += kHex[static_cast<unsigned char>(c) & 0xFU];
-    } else {
-      out += c;
-    }
-  }
-  return out + '"';
-}
+constexpr std::size_t kWriteBlock = 8U << 20U;
 
 std::uint64_t byte_size(const TensorSpec& t) {
   std::uint64_t elements = 1;
@@ -73,6 +59,29 @@ class PendingFile {
     }
   }
 
+  // Copies up to `size` bytes from `fd` at `offset` to the end of this file in the kernel.
+  // Returns how many it copied: fewer than `size` (0 included) when the kernel cannot copy
+  // between these files, so the caller writes the rest itself.
+  std::uint64_t copy_from(int fd, std::uint64_t offset, std::uint64_t size) {
+    std::uint64_t done = 0;
+    while (done < size) {
+      auto in = static_cast<off_t>(offset + done);
+      const ssize_t n = ::copy_file_range(fd, &in, fd_, nullptr, size - done, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+                    errno == EBADF)) {
+        return done;
+      }
+      STLOAD_EXPECT(n >= 0, ErrorCode::Io,
+                    detail::errno_message(temp_.string() + ": copy_file_range"));
+      STLOAD_EXPECT(n > 0, ErrorCode::Io,
+                    temp_.string() + ": the source ended at offset " +
+                        std::to_string(offset + done) + " (file truncated?)");
+      done += static_cast<std::uint64_t>(n);
+    }
+    return done;
+  }
+
   void commit() {
     STLOAD_EXPECT(::close(std::exchange(fd_, -1)) == 0, ErrorCode::Io,
                   detail::errno_message(temp_.string() + ": close"));
@@ -88,10 +97,12 @@ class PendingFile {
   bool committed_ = false;
 };
 
-}  // namespace
-
-void save(const std::filesystem::path& path, std::span<const TensorSpec> tensors,
-          const std::map<std::string, std::string>& metadata, const TensorFill& fill) {
+// The one writer: header, then each tensor in pieces, copied in the kernel from `sources` where
+// given and possible, else filled into a block and written.
+void write_file(const std::filesystem::path& path, std::span<const TensorSpec> tensors,
+                const std::map<std::string, std::string>& metadata,
+                std::span<const detail::FileBytes> sources, const TensorFill& fill,
+                const std::function<void(std::size_t, std::uint64_t)>& written) {
   std::vector<std::size_t> order(tensors.size());
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -142,16 +153,44 @@ void save(const std::filesystem::path& path, std::span<const TensorSpec> tensors
   for (unsigned i = 0; i < 8; ++i) prefix[i] = static_cast<std::byte>((n >> (8U * i)) & 0xFFU);
   file.write(prefix, sizeof prefix);
   file.write(header.data(), header.size());
-  std::vector<std::byte> block(kWriteBlock);
+  std::vector<std::byte> block;  // only when a piece is written through `fill`
+  bool copying = !sources.empty();
   for (const std::size_t i : order) {
     for (std::uint64_t done = 0; done < sizes[i]; done += kWriteBlock) {
       const auto part =
           static_cast<std::size_t>(std::min<std::uint64_t>(kWriteBlock, sizes[i] - done));
-      fill(i, done, std::span(block.data(), part));
-      file.write(block.data(), part);
+      std::size_t copied = 0;
+      if (copying) {
+        copied =
+            static_cast<std::size_t>(file.copy_from(sources[i].fd, sources[i].offset + done, part));
+        copying = copied == part;  // once refused, the rest goes through `fill`
+      }
+      if (copied < part) {
+        block.resize(kWriteBlock);
+        const auto rest = std::span(block.data(), part - copied);
+        fill(i, done + copied, rest);
+        file.write(rest.data(), rest.size());
+      }
+      if (written) written(i, part);
     }
   }
   file.commit();
+}
+
+}  // namespace
+
+void save(const std::filesystem::path& path, std::span<const TensorSpec> tensors,
+          const std::map<std::string, std::string>& metadata, const TensorFill& fill) {
+  write_file(path, tensors, metadata, {}, fill, {});
+}
+
+void detail::save_copying(const std::filesystem::path& path, std::span<const TensorSpec> tensors,
+                          const std::map<std::string, std::string>& metadata,
+                          std::span<const FileBytes> sources, const TensorFill& fill,
+                          const std::function<void(std::size_t, std::uint64_t)>& written) {
+  STLOAD_EXPECT(sources.size() == tensors.size(), ErrorCode::InvalidArgument,
+                "save_copying: one source per tensor");
+  write_file(path, tensors, metadata, sources, fill, written);
 }
 
 void save(const std::filesystem::path& path, std::span<const TensorData> tensors,

@@ -3,6 +3,7 @@
 /// @brief Umbrella header: everything a program needs to load safetensors checkpoints.
 
 #include "stload/checkpoint.hpp"
+#include "stload/convert.hpp"
 #include "stload/cuda_info.hpp"
 #include "stload/device_plan.hpp"
 #include "stload/dtype.hpp"

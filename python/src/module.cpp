@@ -22,6 +22,7 @@
 #include "export.hpp"
 #include "select.hpp"
 #include "stload/checkpoint.hpp"
+#include "stload/convert.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
 #include "stload/hub.hpp"
@@ -216,6 +217,34 @@ class PyCheckpoint {
     return nb::cast(std::move(array));
   }
 
+  // stload.convert: writes the checkpoint as safetensors at `out` (os.fsencode()'s bytes),
+  // streamed from the files with the GIL released; returns what was written as a dict.
+  [[nodiscard]] nb::dict convert_to(const nb::bytes& out, bool dedupe_tied,
+                                    std::uint64_t shard_bytes) const {
+    const std::filesystem::path native(std::string(out.c_str(), out.size()));
+    ConvertOptions options;
+    options.dedupe_tied = dedupe_tied;
+    options.shard_bytes = shard_bytes;
+    ConvertResult result;
+    {
+      nb::gil_scoped_release release;
+      result = convert(*checkpoint_, native, options);
+    }
+    const auto as_bytes = [](const std::filesystem::path& p) {
+      return nb::bytes(p.native().data(), p.native().size());
+    };
+    nb::list files;
+    for (const auto& file : result.files) files.append(as_bytes(file));
+    nb::dict d;
+    d["files"] = files;
+    d["index"] = result.index.empty() ? nb::object(nb::none()) : nb::object(as_bytes(result.index));
+    d["tensors"] = result.tensors;
+    d["bytes"] = result.bytes;
+    d["tied"] = result.tied;
+    d["seconds"] = result.seconds;
+    return d;
+  }
+
  private:
   std::shared_ptr<Checkpoint> checkpoint_;
 };
@@ -268,7 +297,8 @@ NB_MODULE(_stload, m) {
       .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
            "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false,
            "destinations"_a = nb::list(), "allocators"_a = nb::list())
-      .def("mapped", &PyCheckpoint::mapped, "name"_a);
+      .def("mapped", &PyCheckpoint::mapped, "name"_a)
+      .def("convert", &PyCheckpoint::convert_to, "out"_a, "dedupe_tied"_a, "shard_bytes"_a);
 
   m.def("_parse_buffer", &parse_buffer, "data"_a,
         "Validates a safetensors file held in bytes (stload.torch.load, stload.numpy.load).");

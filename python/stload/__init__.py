@@ -9,6 +9,7 @@ freed when the last of them goes. See docs/python.md for the API and the numpy b
 Drop-in for the safetensors package: ``stload.torch`` and ``stload.numpy`` have its functions
 (``load_file``, ``load``, ``save_file``, ``save``; ``save_model`` / ``load_model`` for torch),
 ``stload.safe_open`` its lazy reader, ``stload.SafetensorError`` the base of every error.
+``stload.convert`` writes a ``torch.save`` checkpoint (or any other stload reads) as safetensors.
 """
 
 from ._errors import (
@@ -25,6 +26,7 @@ from ._errors import (
 )
 from ._stload import __version__, cuda_compiled_in, cuda_device_count
 from ._api import iter_tensors, load_file
+from ._convert import convert
 from ._open import StloadNotice
 from ._safe_open import TensorSlice, safe_open
 from ._hub import resolve_repo
@@ -32,6 +34,7 @@ from ._hub import resolve_repo
 __all__ = [
     "__version__",
     "load_file",
+    "convert",
     "iter_tensors",
     "safe_open",
     "resolve_repo",
