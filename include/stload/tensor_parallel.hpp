@@ -37,7 +37,9 @@ struct TensorParallel {
       bounds;  ///< exact tensor name -> [begin, end) per dimension
 
   /// @brief True when the options slice nothing (world 1 and no bounds).
-  [[nodiscard]] bool empty() const noexcept { return bounds.empty() && (world == 1 || split.empty()); }
+  [[nodiscard]] bool empty() const noexcept {
+    return bounds.empty() && (world == 1 || split.empty());
+  }
 };
 
 /// @brief A named rule set for a family of Hugging Face checkpoints: "llama" (also right for

@@ -10,8 +10,7 @@ namespace {
 
 std::string shape_text(const std::vector<std::uint64_t>& shape) {
   std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
   return text + "]";
 }
 
@@ -44,8 +43,8 @@ std::vector<std::pair<std::uint64_t, std::uint64_t>> slice_bounds(const TensorRe
   }
   if (dim == nullptr || options.world == 1) return {};
   STLOAD_EXPECT(*dim < shape.size(), ErrorCode::InvalidArgument,
-                "tensor '" + name + "' of shape " + shape_text(shape) +
-                    " has no dim " + std::to_string(*dim) + " to split");
+                "tensor '" + name + "' of shape " + shape_text(shape) + " has no dim " +
+                    std::to_string(*dim) + " to split");
   const std::uint64_t size = shape[*dim];
   STLOAD_EXPECT(size % options.world == 0, ErrorCode::InvalidArgument,
                 "tensor '" + name + "' of shape " + shape_text(shape) + ": dim " +

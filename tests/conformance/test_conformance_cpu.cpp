@@ -4,6 +4,7 @@
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/tensor_parallel_suite.hpp"
 #include "conformance/zero_copy_suite.hpp"
 #include "support/o_direct.hpp"
 
@@ -81,5 +82,6 @@ using CpuConfigs = ::testing::Types<CpuDirect, CpuDirectMmap, CpuStagedPread, Cp
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, CallerMemory, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, ZeroCopy, CpuConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, TensorParallelParts, CpuConfigs);
 
 }  // namespace stload::conformance

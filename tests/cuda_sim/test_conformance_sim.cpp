@@ -4,6 +4,7 @@
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/tensor_parallel_suite.hpp"
 #include "stload_sim.hpp"
 #include "support/o_direct.hpp"
 
@@ -53,5 +54,6 @@ using SimConfigs = ::testing::Types<SimGpusPread, SimGpusStagedMmap, SimGpusODir
 
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, Conformance, SimConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, CallerMemory, SimConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, TensorParallelParts, SimConfigs);
 
 }  // namespace stload::conformance
