@@ -265,7 +265,9 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
       arena_cursor.resize(plan.arenas.size(), 0);  // parallel to the arenas, views' included
       if (view) {
         planned.arena = *view;
-        planned.arena_offset = record.offset;
+        // The view starts at the tensor's (or its part's) first byte in the file.
+        planned.arena_offset =
+            planned.sources.empty() ? record.offset : planned.sources.front().file_offset;
         plan.tensor_bytes += planned.output.bytes;
         ++plan.viewed_tensors;
         plan.viewed_bytes += planned.output.bytes;

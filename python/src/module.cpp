@@ -5,6 +5,7 @@
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
@@ -27,6 +28,7 @@
 #include "stload/error.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
+#include "stload/tensor_parallel.hpp"
 #include "stload/version.h"
 
 namespace nb = nanobind;
@@ -185,10 +187,16 @@ class PyCheckpoint {
   [[nodiscard]] Model load(std::optional<std::string> device_map,
                            std::optional<std::vector<std::string>> only, bool exact,
                            std::optional<std::size_t> file, bool host_only, bool allow_unmatched,
-                           bool zero_copy, const nb::list& destinations,
-                           const nb::list& allocators) const {
+                           bool zero_copy, const nb::list& destinations, const nb::list& allocators,
+                           std::uint64_t rank, std::uint64_t world, const nb::list& split) const {
     Selection selection{std::move(device_map), std::move(only), exact, file, host_only,
-                        allow_unmatched, zero_copy, {}, {}};
+                        allow_unmatched,       zero_copy,       {},    {},   {}};
+    selection.tensor_parallel.rank = rank;
+    selection.tensor_parallel.world = world;
+    for (const nb::handle entry : split) {
+      const auto [pattern, dim] = nb::cast<std::tuple<std::string, std::size_t>>(entry);
+      selection.tensor_parallel.split.emplace_back(pattern, dim);
+    }
     for (const nb::handle entry : destinations) {
       const auto [name, device, data, bytes] =
           nb::cast<std::tuple<std::string, std::string, std::uintptr_t, std::uint64_t>>(entry);
@@ -296,7 +304,8 @@ NB_MODULE(_stload, m) {
       .def("total_bytes", &PyCheckpoint::total_bytes)
       .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
            "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false,
-           "destinations"_a = nb::list(), "allocators"_a = nb::list())
+           "destinations"_a = nb::list(), "allocators"_a = nb::list(), "rank"_a = 0, "world"_a = 1,
+           "split"_a = nb::list())
       .def("mapped", &PyCheckpoint::mapped, "name"_a)
       .def("convert", &PyCheckpoint::convert_to, "out"_a, "dedupe_tied"_a, "shard_bytes"_a);
 
@@ -312,6 +321,10 @@ NB_MODULE(_stload, m) {
         return nb::bytes(path.data(), path.size());
       },
       "repo_id"_a, "revision"_a, "The hub cache snapshot directory of a repo id, as bytes.");
+  m.def(
+      "_split_rule_set", [](const std::string& name) { return stload::split_rule_set(name); },
+      "name"_a,
+      "The (pattern, dimension) rules of a named split rule set (stload/tensor_parallel.hpp).");
   m.def("cuda_compiled_in", &stload::cuda_compiled_in,
         "True when this build has the CUDA engine compiled in.");
   m.def("cuda_device_count", &stload::cuda_device_count, "CUDA devices that answer (0 without).");

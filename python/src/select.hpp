@@ -10,6 +10,7 @@
 
 #include "stload/checkpoint.hpp"
 #include "stload/loader.hpp"
+#include "stload/tensor_parallel.hpp"
 
 namespace stload::python {
 
@@ -31,6 +32,7 @@ struct Selection {
   bool zero_copy = false;  ///< CPU tensors view the file's private mapping (LoadOptions::zero_copy)
   std::vector<DestinationSpec> destinations;  ///< LoadOptions::destinations
   std::vector<std::pair<std::string, ArenaAllocator>> allocators;  ///< device text -> allocator
+  TensorParallel tensor_parallel;  ///< this rank's parts (LoadOptions::tensor_parallel)
 };
 
 /// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU

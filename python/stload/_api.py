@@ -7,7 +7,8 @@ from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Uni
 from . import _caller_memory as caller_memory
 from . import _frameworks as fw
 from ._open import open_checkpoint
-from ._stload import _Model
+from ._errors import InvalidArgumentError
+from ._stload import _Model, _split_rule_set
 
 
 def _export(model: _Model, framework: str) -> Tuple[list, list]:
@@ -16,6 +17,40 @@ def _export(model: _Model, framework: str) -> Tuple[list, list]:
     if framework == "pt":
         fw.fix_torch_dtypes(tensors, model.dtypes())
     return names, tensors
+
+
+def _tensor_parallel(tp: Optional[Tuple[int, int]], split: Any) -> Tuple[int, int, list]:
+    """(rank, world, [(pattern, dim)]) for the C++ loader, from load_file's tp= and split=."""
+    if tp is None and split is None:
+        return 0, 1, []
+    if tp is None or split is None:
+        raise InvalidArgumentError(
+            "tp=(rank, world) and split= go together (e.g. tp=(0, 4), split=\"llama\")",
+            "InvalidArgument",
+        )
+    try:
+        rank, world = (int(x) for x in tp)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"tp must be (rank, world), not {tp!r}", "InvalidArgument")
+    if isinstance(split, str):
+        rules = list(_split_rule_set(split))
+    elif isinstance(split, dict):
+        rules = []
+        for pattern, dim in split.items():
+            if isinstance(dim, bool) or not isinstance(dim, int) or dim < 0:
+                raise InvalidArgumentError(
+                    f"split: the dimension of {pattern!r} must be a whole number, not {dim!r}",
+                    "InvalidArgument",
+                )
+            rules.append((str(pattern), dim))
+    else:
+        raise InvalidArgumentError(
+            f"split must be a rule set's name or a dict, not {type(split).__name__}",
+            "InvalidArgument",
+        )
+    if rank < 0 or world < 1:
+        raise InvalidArgumentError(f"tp={tp!r}: rank >= 0 and world >= 1", "InvalidArgument")
+    return rank, world, rules
 
 
 def load_file(
@@ -30,6 +65,8 @@ def load_file(
     zero_copy: bool = True,
     destinations: Optional[Dict[str, Any]] = None,
     allocators: Optional[Dict[Any, Callable[[int, int], Any]]] = None,
+    tp: Optional[Tuple[int, int]] = None,
+    split: Union[None, str, Dict[str, int]] = None,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
@@ -76,6 +113,14 @@ def load_file(
             With ``zero_copy`` CPU tensors view their file and need no arena, so a ``"cpu"``
             allocator is called only for tensors copied anyway (or with ``zero_copy=False``).
 
+        tp: ``(rank, world)``: tensor parallelism, load only this rank's part of the tensors
+            ``split`` names (only those bytes are read); needs ``split``.
+        split: which dimension each tensor splits on: a rule set's name (``"llama"``, also
+            right for Qwen and Mistral names: q/k/v/gate/up, embeddings and lm_head on dim 0,
+            o/down projections on dim 1) or a dict of name patterns (as for ``only``) to
+            dimensions. Tensors no rule names load whole. A dimension ``world`` does not divide
+            raises :class:`stload.InvalidArgumentError` naming the tensor.
+
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
         wrote (or, with ``zero_copy``, the file's mapping), which is freed when the last of them
@@ -98,6 +143,7 @@ def load_file(
         zero_copy,
         caller_memory.destination_specs(destinations, records),
         caller_memory.allocator_specs(allocators),
+        *_tensor_parallel(tp, split),
     )
     names, tensors = _export(model, framework)
     loaded = dict(zip(names, tensors))

@@ -45,12 +45,18 @@ class TensorParallelParts : public ::testing::Test {
 
   // Loads `tp`'s part and checks each tensor against reference_region of the written data.
   void expect_parts(const std::vector<stload::testing::TestTensor>& tensors,
-                    const TensorParallel& tp, const std::vector<Bounds>& expected) {
+                    const TensorParallel& tp, const std::vector<Bounds>& expected,
+                    bool zero_copy = false) {
     const Checkpoint checkpoint =
         Checkpoint::open(dir_.write("tp-" + std::to_string(counter_++) + ".safetensors",
                                     stload::testing::make_safetensors(tensors)));
     LoadStats stats;
-    const LoadedModel model = load(checkpoint, options(tp), engine(), &stats);
+    LoadOptions load_options = options(tp);
+    load_options.zero_copy = zero_copy;
+    const LoadedModel model = load(checkpoint, load_options, engine(), &stats);
+    if (zero_copy && Config::first().kind == DeviceKind::Cpu) {
+      EXPECT_GT(stats.tensors_viewed, 0U) << "dim-0 parts on the CPU are views";
+    }
     std::uint64_t bytes = 0;
     for (std::size_t i = 0; i < tensors.size(); ++i) {
       const TestTensor& t = tensors[i];
@@ -101,6 +107,20 @@ TYPED_TEST_P(TensorParallelParts, every_rank_gets_its_slice_of_dim_0_an_inner_di
                           {{0, 4}, part(8), {0, 6}},
                           {{0, 3}, {0, 4}, part(16)}});
     }
+  }
+}
+
+TYPED_TEST_P(TensorParallelParts, dim_0_parts_are_zero_copy_views_of_the_parts_bytes) {
+  const std::vector<stload::testing::TestTensor> tensors = {
+      make_tensor("rows", Dtype::F32, {8, 16}, 1), make_tensor("cols", Dtype::BF16, {4, 8}, 2)};
+  for (std::uint64_t rank = 0; rank < 4; ++rank) {
+    TensorParallel tp;
+    tp.rank = rank;
+    tp.world = 4;
+    tp.split = {{"rows", 0}, {"cols", 1}};
+    this->expect_parts(tensors, tp,
+                       {{{2 * rank, 2 * rank + 2}, {0, 16}}, {{0, 4}, {2 * rank, 2 * rank + 2}}},
+                       true);
   }
 }
 
@@ -172,6 +192,7 @@ TYPED_TEST_P(TensorParallelParts, an_uneven_split_is_refused_naming_the_tensor_b
 
 REGISTER_TYPED_TEST_SUITE_P(TensorParallelParts,
                             every_rank_gets_its_slice_of_dim_0_an_inner_dim_and_3d,
+                            dim_0_parts_are_zero_copy_views_of_the_parts_bytes,
                             explicit_bounds_win_and_take_any_region, only_the_parts_bytes_are_read,
                             an_uneven_split_is_refused_naming_the_tensor_before_allocating);
 
