@@ -6,8 +6,6 @@
 #include <sstream>
 #include <string>
 
-#include <rapidjson/document.h>
-
 namespace stload::cli {
 namespace {
 
@@ -18,22 +16,6 @@ std::uint64_t whole_number(std::string_view text, std::string_view what) {
     throw UsageError("--tp needs RANK/WORLD (e.g. 0/4), got a " + std::string(what) + " of '" +
                      std::string(text) + "'");
   return value;
-}
-
-std::vector<std::pair<std::string, std::size_t>> rules_from_json(const std::string& text,
-                                                                 const std::string& source) {
-  rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    throw UsageError("--split " + source + " is not a JSON object of name patterns to dimensions");
-  std::vector<std::pair<std::string, std::size_t>> rules;
-  for (const auto& member : doc.GetObject()) {
-    const std::string pattern(member.name.GetString(), member.name.GetStringLength());
-    if (!member.value.IsUint())
-      throw UsageError("--split: the dimension of '" + pattern + "' must be a whole number");
-    rules.emplace_back(pattern, member.value.GetUint());
-  }
-  return rules;
 }
 
 }  // namespace
@@ -52,15 +34,13 @@ TensorParallel tensor_parallel_from(const ParsedArgs& args) {
   out.world = whole_number(std::string_view(*tp).substr(slash + 1), "world");
   if (out.world == 0 || out.rank >= out.world)
     throw UsageError("--tp " + *tp + ": RANK must be below WORLD, and WORLD at least 1");
-  if (!split->empty() && split->front() == '{') {
-    out.split = rules_from_json(*split, "value");
-  } else if (std::filesystem::is_regular_file(*split)) {
+  if (!split->empty() && split->front() != '{' && std::filesystem::is_regular_file(*split)) {
     std::ifstream in(*split);
     std::stringstream text;
     text << in.rdbuf();
-    out.split = rules_from_json(text.str(), "file '" + *split + "'");
+    out.split = parse_split_rules(text.str());
   } else {
-    out.split = split_rule_set(*split);  // InvalidArgument lists the known names
+    out.split = parse_split_rules(*split);  // JSON text or a rule set's name
   }
   return out;
 }

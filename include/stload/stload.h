@@ -306,6 +306,17 @@ typedef struct stload_load_options {
    */
   const stload_destination* destinations;
   size_t destination_count;  ///< number of entries in `destinations`
+  /**
+   * @brief Tensor parallelism (C++ stload::TensorParallel): with `tp_world` > 1 and `split`
+   * set, load only rank `tp_rank`'s part of the tensors `split` names; only their bytes are
+   * read. `split` is a rule set's name ("llama": q/k/v/gate/up, embeddings and lm_head on dim 0,
+   * o/down projection weights on dim 1) or a JSON object of name patterns to dimensions
+   * (`{"lm_head": 0}`). A dimension `tp_world` does not divide, a rank not below the world, or
+   * a `split` without a world (or the reverse) is ::STLOAD_ERROR_INVALID_ARGUMENT naming it.
+   */
+  uint64_t tp_rank;
+  uint64_t tp_world;  ///< 0 or 1: no tensor parallelism
+  const char* split;  ///< NULL: none
 } stload_load_options;
 
 /** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */

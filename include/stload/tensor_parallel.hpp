@@ -50,4 +50,12 @@ struct TensorParallel {
 [[nodiscard]] std::vector<std::pair<std::string, std::size_t>> split_rule_set(
     std::string_view name);
 
+/// @brief Split rules from text: a rule set's name (split_rule_set) or a JSON object of name
+/// patterns to dimensions (`{"lm_head": 0, "model.layers.*.mlp.down_proj.weight": 1}`), as the
+/// CLI's `--split`, the C API's `split` and Python's `split=` take them.
+/// @throws Error InvalidArgument naming what is wrong (not JSON, a dimension that is not a whole
+///         number, an unknown rule set)
+[[nodiscard]] std::vector<std::pair<std::string, std::size_t>> parse_split_rules(
+    std::string_view text);
+
 }  // namespace stload

@@ -15,17 +15,17 @@
 #include "stload/checkpoint.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
+#include "stload/tensor_parallel.hpp"
 
 namespace stload::c_api {
 namespace {
 
 // An older caller's struct ends at its last field, so a field appended later never lies in its
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
-static_assert(sizeof(stload_load_options) == offsetof(stload_load_options, destination_count) +
-                                                 sizeof(stload_load_options::destination_count));
-static_assert(sizeof(stload_load_stats) ==
-              offsetof(stload_load_stats, tensors_copied_unaligned) +
-                  sizeof(stload_load_stats::tensors_copied_unaligned));
+static_assert(sizeof(stload_load_options) ==
+              offsetof(stload_load_options, split) + sizeof(stload_load_options::split));
+static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, tensors_copied_unaligned) +
+                                               sizeof(stload_load_stats::tensors_copied_unaligned));
 
 ReadMethod read_method_of(int method) {
   switch (method) {
@@ -78,6 +78,15 @@ LoadOptions to_cpp(const stload_load_options& caller) {
   out.direct = in.always_stage == 0;
   out.progress = progress_of(in.progress, in.progress_user);
   add_caller_memory(in, out);
+  // A rank past the world is the plan's to refuse ("rank R of world W"), like C++'s.
+  const bool split_given = in.split != nullptr;
+  STLOAD_EXPECT((in.tp_world > 1) == split_given, ErrorCode::InvalidArgument,
+                "stload_load_options: tp_world > 1 and split go together (tp_world " +
+                    std::to_string(in.tp_world) + ", split " + (split_given ? "given" : "NULL") +
+                    ")");
+  out.tensor_parallel.rank = in.tp_rank;
+  out.tensor_parallel.world = std::max<std::uint64_t>(in.tp_world, 1);
+  if (split_given) out.tensor_parallel.split = parse_split_rules(in.split);
   return out;
 }
 

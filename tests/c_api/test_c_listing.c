@@ -242,6 +242,7 @@ static void test_progress_cancel_and_stats(const char* dir) {
 
   /* Zero-copy: the CPU tensors view their files (3 here, all aligned), and a plan refuses the
      flag (a plan copies nothing either way). */
+  options.progress = NULL; /* the cancelling callback above is done */
   options.flags = STLOAD_ZERO_COPY;
   stload_load_stats_init(&stats);
   model = NULL;
@@ -271,6 +272,31 @@ static void test_progress_cancel_and_stats(const char* dir) {
   stload_plan* plan = NULL;
   CHECK_STATUS(stload_make_plan(checkpoint, &plan_options, &plan), STLOAD_ERROR_INVALID_ARGUMENT);
   CHECK(plan == NULL && strstr(stload_last_error(), "unknown bits") != NULL);
+
+  /* Tensor parallelism: rank 1 of 2 gets the second half of "c" (dim 0, 4 x BF16 -> 2) and the
+     others whole (no rule names them); an uneven split and a split without a world are
+     refused. */
+  options.tp_rank = 1;
+  options.tp_world = 2;
+  options.split = "{\"c\": 0}";
+  stload_load_stats_init(&stats);
+  model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, &stats), STLOAD_OK);
+  stload_tensor part;
+  stload_tensor_init(&part);
+  CHECK_STATUS(stload_model_find(model, "c", &part), STLOAD_OK);
+  CHECK(part.ndim == 1 && part.shape[0] == 2 && part.bytes == 4);
+  CHECK(stats.bytes == 1032 - 4);
+  stload_model_free(model);
+  options.tp_world = 3;
+  model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(model == NULL && strstr(stload_last_error(), "3 equal parts") != NULL);
+  options.tp_world = 0;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(strstr(stload_last_error(), "go together") != NULL);
+  options.tp_rank = 0;
+  options.split = NULL;
 
   /* An unknown read method fails before anything loads. */
   options.progress = NULL;
