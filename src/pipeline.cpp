@@ -38,9 +38,10 @@ class Pipeline {
 
   PipelineFigures run() {
     PipelineFigures figures;
-    figures.peak_rss_anon_bytes = rss_anon_bytes();
-    peak_rss_ = figures.peak_rss_anon_bytes;
-    peak_rss_file_ = rss_file_bytes();
+    const ResidentMemory before = resident_memory();
+    figures.peak_rss_anon_bytes = before.anon;
+    peak_rss_ = before.anon;
+    peak_rss_file_ = before.file;
     size_ring();
     SourceCounts counts;
     sources_ = make_sources(checkpoint_, file_total_, options_.read_method, counts);
@@ -71,8 +72,9 @@ class Pipeline {
     session_ = nullptr;
     figures.copy_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    figures.peak_rss_anon_bytes = std::max(peak_rss_.load(), rss_anon_bytes());
-    figures.peak_rss_file_bytes = std::max(peak_rss_file_.load(), rss_file_bytes());
+    const ResidentMemory end = resident_memory();
+    figures.peak_rss_anon_bytes = std::max(peak_rss_.load(), end.anon);
+    figures.peak_rss_file_bytes = std::max(peak_rss_file_.load(), end.file);
     if (error_) std::rethrow_exception(error_);
     return figures;
   }
@@ -196,8 +198,9 @@ class Pipeline {
   }
 
   void report(const Chunk& chunk) {
-    raise_to(peak_rss_, rss_anon_bytes());
-    raise_to(peak_rss_file_, rss_file_bytes());
+    const ResidentMemory now = resident_memory();
+    raise_to(peak_rss_, now.anon);
+    raise_to(peak_rss_file_, now.file);
     const std::lock_guard lock(progress_mutex_);
     Progress progress;
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {

@@ -106,6 +106,25 @@ std::uint64_t rss_file_bytes() noexcept {
   return read_proc_kb("/proc/self/status", "RssFile");
 }
 
+ResidentMemory resident_memory() noexcept {
+  ResidentMemory out;
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return out;
+  char line[256];
+  int found = 0;
+  while (found < 2 && std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, "RssAnon:", 8) == 0) {
+      out.anon = std::strtoull(line + 8, nullptr, 10) * 1024;
+      ++found;
+    } else if (std::strncmp(line, "RssFile:", 8) == 0) {
+      out.file = std::strtoull(line + 8, nullptr, 10) * 1024;
+      ++found;
+    }
+  }
+  std::fclose(f);
+  return out;
+}
+
 std::uint64_t host_available_bytes() noexcept {
   return read_proc_kb("/proc/meminfo", "MemAvailable");
 }

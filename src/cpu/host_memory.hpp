@@ -32,6 +32,14 @@ std::uint64_t rss_anon_bytes() noexcept;
 /// kernel can reclaim; tmpfs files count as RssShmem instead.
 std::uint64_t rss_file_bytes() noexcept;
 
+/// RssAnon and RssFile together, from one read of /proc/self/status (a load samples both after
+/// every chunk: one open and parse instead of two).
+struct ResidentMemory {
+  std::uint64_t anon = 0;
+  std::uint64_t file = 0;
+};
+ResidentMemory resident_memory() noexcept;
+
 /// MemAvailable of /proc/meminfo in bytes (0 when unreadable).
 std::uint64_t host_available_bytes() noexcept;
 
