@@ -333,17 +333,17 @@ typedef struct stload_load_stats {
   double setup_seconds;     ///< staging ring and copy queues (near 0 once the engine pools them)
   uint64_t staging_bytes;   ///< staging actually allocated (0 when every arena was written
                             ///< directly)
-  uint64_t peak_rss_anon_bytes;      ///< peak anonymous RSS of the process during the load
-  uint64_t baseline_rss_anon_bytes;  ///< anonymous RSS before the load began
-  uint64_t files_read_by_mmap;       ///< files read from their mapping
-  uint64_t files_read_by_pread;      ///< files read with pread
-  uint64_t files_read_by_direct;     ///< files read with O_DIRECT
-  uint64_t files_direct_fallback;    ///< cold files Auto read with pread: O_DIRECT refused
-  uint64_t peak_rss_file_bytes;      ///< peak file-backed RSS (page-cache pages of mappings,
-                                     ///< reclaimable; `top` adds them to RES)
-  uint64_t baseline_rss_file_bytes;  ///< file-backed RSS before the load began
-  uint64_t tensors_viewed;           ///< ::STLOAD_ZERO_COPY: tensors that view their file
-  uint64_t bytes_viewed;             ///< their bytes (in `bytes`; nothing copied for them)
+  uint64_t peak_rss_anon_bytes;       ///< peak anonymous RSS of the process during the load
+  uint64_t baseline_rss_anon_bytes;   ///< anonymous RSS before the load began
+  uint64_t files_read_by_mmap;        ///< files read from their mapping
+  uint64_t files_read_by_pread;       ///< files read with pread
+  uint64_t files_read_by_direct;      ///< files read with O_DIRECT
+  uint64_t files_direct_fallback;     ///< cold files Auto read with pread: O_DIRECT refused
+  uint64_t peak_rss_file_bytes;       ///< peak file-backed RSS (page-cache pages of mappings,
+                                      ///< reclaimable; `top` adds them to RES)
+  uint64_t baseline_rss_file_bytes;   ///< file-backed RSS before the load began
+  uint64_t tensors_viewed;            ///< ::STLOAD_ZERO_COPY: tensors that view their file
+  uint64_t bytes_viewed;              ///< their bytes (in `bytes`; nothing copied for them)
   uint64_t tensors_copied_unaligned;  ///< ::STLOAD_ZERO_COPY tensors copied: file offset not a
                                       ///< multiple of their element size
 } stload_load_stats;

@@ -102,8 +102,8 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
     note_device(device);
     const bool added =
         options.destinations
-            .emplace(spec.name, TensorDestination{device, reinterpret_cast<void*>(spec.data),
-                                                  spec.bytes})
+            .emplace(spec.name,
+                     TensorDestination{device, reinterpret_cast<void*>(spec.data), spec.bytes})
             .second;
     if (!added)
       throw Error(ErrorCode::InvalidArgument,

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "stload/checkpoint.hpp"
@@ -16,10 +16,10 @@ namespace stload::python {
 
 /// @brief Memory of the caller's that one tensor is loaded into (stload.load_file(destinations=)).
 struct DestinationSpec {
-  std::string name;      ///< the checkpoint's tensor
-  std::string device;    ///< "cpu", "cuda:1"
-  std::uintptr_t data;   ///< its first byte (a device pointer for CUDA)
-  std::uint64_t bytes;   ///< its size
+  std::string name;     ///< the checkpoint's tensor
+  std::string device;   ///< "cpu", "cuda:1"
+  std::uintptr_t data;  ///< its first byte (a device pointer for CUDA)
+  std::uint64_t bytes;  ///< its size
 };
 
 struct Selection {
@@ -30,7 +30,7 @@ struct Selection {
   bool host_only = false;                        ///< numpy: every tensor must land in host memory
   bool allow_unmatched = false;                  ///< a pattern matching nothing is fine
   bool zero_copy = false;  ///< CPU tensors view the file's private mapping (LoadOptions::zero_copy)
-  std::vector<DestinationSpec> destinations;  ///< LoadOptions::destinations
+  std::vector<DestinationSpec> destinations;                       ///< LoadOptions::destinations
   std::vector<std::pair<std::string, ArenaAllocator>> allocators;  ///< device text -> allocator
   TensorParallel tensor_parallel;  ///< this rank's parts (LoadOptions::tensor_parallel)
 };

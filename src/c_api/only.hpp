@@ -29,8 +29,7 @@ inline std::vector<std::string> only_patterns(const char* const* only, std::size
 }
 
 /// Whether `flags` asks for STLOAD_ALLOW_UNMATCHED. @throws Error InvalidArgument for unknown bits
-inline bool allow_unmatched(std::uint64_t flags, const char* owner,
-                            std::uint64_t also_known = 0) {
+inline bool allow_unmatched(std::uint64_t flags, const char* owner, std::uint64_t also_known = 0) {
   const std::uint64_t kKnown = STLOAD_ALLOW_UNMATCHED | also_known;
   STLOAD_EXPECT((flags & ~kKnown) == 0, ErrorCode::InvalidArgument,
                 std::string(owner) + ".flags has unknown bits " + std::to_string(flags & ~kKnown));
