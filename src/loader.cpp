@@ -107,6 +107,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   plan_options.allow_unmatched = options.allow_unmatched;
   plan_options.chunk_bytes = options.chunk_bytes;
   plan_options.tensor_parallel = options.tensor_parallel;
+  plan_options.dtype = options.dtype;
   if (plan_options.device_map.is_automatic()) {
     for (const Device& d : plan_options.device_map.devices()) {
       plan_options.available_memory[d] = usable(engine->free_memory(d));

@@ -37,6 +37,10 @@ class Pipeline {
   }
 
   PipelineFigures run() {
+    for (const Chunk& chunk : plan_.chunks) {
+      STLOAD_EXPECT(chunk.action == ChunkAction::Copy, ErrorCode::InvalidArgument,
+                    "dtype conversion during a load is not implemented yet");
+    }
     PipelineFigures figures;
     const ResidentMemory before = resident_memory();
     figures.peak_rss_anon_bytes = before.anon;
