@@ -125,6 +125,11 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   for (const auto& [name, destination] : options.destinations)
     plan_options.own_arenas.emplace(name, destination.device);
   const LoadPlan plan = make_plan(checkpoint, plan_options);
+  STLOAD_EXPECT(plan.converted_tensors == 0 || engine->converts_dtypes(),
+                ErrorCode::InvalidArgument,
+                "the " + engine->name() + " engine cannot convert dtypes yet (" +
+                    std::to_string(plan.converted_tensors) +
+                    " tensors would be converted); load with the cpu engine or without dtype");
   detail::check_caller_memory(plan, checkpoint, options, *engine);
   const double plan_seconds = seconds_since(start);
 
