@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,5 +32,14 @@ struct DtypeConversion {
   /// @brief True when nothing is converted.
   [[nodiscard]] bool empty() const noexcept { return !floats && rules.empty(); }
 };
+
+/// @brief A dtype by its reference name in any case ("bf16", "F32"), nullopt when it is none.
+[[nodiscard]] std::optional<Dtype> dtype_from_name(std::string_view name);
+
+/// @brief A DtypeConversion from text, as the CLI's `--dtype`, the C API's `dtype` and Python's
+/// `dtype=` take it: a dtype name (any case) sets `floats`; a JSON object of name patterns to
+/// dtype names (`{"lm_head": "f32", "model.layers.*.mlp": "bf16"}`) sets `rules`.
+/// @throws Error InvalidArgument naming what is wrong (not JSON, an unknown dtype name)
+[[nodiscard]] DtypeConversion parse_dtype_conversion(std::string_view text);
 
 }  // namespace stload
