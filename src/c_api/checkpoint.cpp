@@ -13,9 +13,9 @@
 #include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/checkpoint.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
-#include "stload/dtype_rules.hpp"
 #include "stload/tensor_parallel.hpp"
 
 namespace stload::c_api {
