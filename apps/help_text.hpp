@@ -62,7 +62,12 @@ inline constexpr const char* kLoadOptionsHelp =
     "  --split RULES               which dimension each tensor splits on: a rule set (llama:\n"
     "                              q/k/v/gate/up, embeddings and lm_head on dim 0, o/down on\n"
     "                              dim 1), a JSON object of name patterns to dimensions, or a\n"
-    "                              file holding one; tensors no rule names load whole\n";
+    "                              file holding one; tensors no rule names load whole\n"
+    "  --dtype DTYPE|RULES         load as another dtype, converted as the bytes land (CPU\n"
+    "                              engine): a dtype name (bf16, f16, f32, f64; any case) for\n"
+    "                              every floating tensor (integers and bool stay), or a JSON\n"
+    "                              object of name patterns to dtype names, or a file holding\n"
+    "                              one; an unsupported conversion is an error naming the tensor\n";
 
 inline constexpr const char* kLoadHelp =
     "Loads every tensor (or those --only selects) and prints tensors, bytes, seconds, GB/s and\n"

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <string_view>
 
+#include "dtype_arg.hpp"
 #include "split_arg.hpp"
 
 namespace stload::cli {
@@ -79,6 +80,7 @@ LoadOptions load_options_from(const ParsedArgs& args) {
   options.allow_unmatched = args.has("--allow-unmatched");
   options.zero_copy = args.has("--map");
   options.tensor_parallel = tensor_parallel_from(args);
+  options.dtype = dtype_conversion_from(args);
   return options;
 }
 

@@ -18,7 +18,7 @@ inline constexpr OptionSpec kLoadOptionSpecs[] = {
     {"--only", true},        {"--read", true},
     {"--no-direct", false},  {"--allow-unmatched", false},
     {"--map", false},        {"--tp", true},
-    {"--split", true}};
+    {"--split", true},       {"--dtype", true}};
 
 /// LoadOptions from parsed arguments. @throws UsageError for malformed values
 LoadOptions load_options_from(const ParsedArgs& args);

@@ -107,6 +107,7 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   plan_options.allow_unmatched = options.allow_unmatched;
   plan_options.chunk_bytes = options.chunk_bytes;
   plan_options.tensor_parallel = options.tensor_parallel;
+  plan_options.dtype = options.dtype;
   if (plan_options.device_map.is_automatic()) {
     for (const Device& d : plan_options.device_map.devices()) {
       plan_options.available_memory[d] = usable(engine->free_memory(d));
@@ -124,6 +125,11 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
   for (const auto& [name, destination] : options.destinations)
     plan_options.own_arenas.emplace(name, destination.device);
   const LoadPlan plan = make_plan(checkpoint, plan_options);
+  STLOAD_EXPECT(plan.converted_tensors == 0 || engine->converts_dtypes(),
+                ErrorCode::InvalidArgument,
+                "the " + engine->name() + " engine cannot convert dtypes yet (" +
+                    std::to_string(plan.converted_tensors) +
+                    " tensors would be converted); load with the cpu engine or without dtype");
   detail::check_caller_memory(plan, checkpoint, options, *engine);
   const double plan_seconds = seconds_since(start);
 

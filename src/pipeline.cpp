@@ -6,6 +6,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <thread>
 
 #include "cpu/host_memory.hpp"
@@ -80,13 +81,18 @@ class Pipeline {
   }
 
  private:
+  // Whether a chunk is read straight into its arena. A converting chunk never is: its staged
+  // bytes are the file's dtype, and the engine converts them out of a slot.
+  [[nodiscard]] bool direct(const Chunk& chunk) const {
+    return direct_[chunk.arena] && chunk.action == ChunkAction::Copy;
+  }
+
   // The devices staged chunks go to: the only ones the copy session may touch.
   [[nodiscard]] std::vector<Device> staged_devices() const {
     std::vector<Device> devices;
     for (const Chunk& chunk : plan_.chunks) {
       const Device device = arenas_[chunk.arena]->device();
-      if (!direct_[chunk.arena] &&
-          std::find(devices.begin(), devices.end(), device) == devices.end())
+      if (!direct(chunk) && std::find(devices.begin(), devices.end(), device) == devices.end())
         devices.push_back(device);
     }
     return devices;
@@ -97,7 +103,7 @@ class Pipeline {
   void size_ring() {
     std::uint64_t largest = 0;
     for (const Chunk& chunk : plan_.chunks) {
-      if (!direct_[chunk.arena]) largest = std::max(largest, chunk.bytes);
+      if (!direct(chunk)) largest = std::max(largest, chunk.bytes);
     }
     readers_ = std::clamp<std::size_t>(options_.reader_threads, 1,
                                        std::max<std::size_t>(plan_.chunks.size(), 1));
@@ -130,7 +136,7 @@ class Pipeline {
       for (std::size_t c = reader; c < plan_.chunks.size(); c += readers_) {
         if (stop_.load(std::memory_order_relaxed)) break;
         const Chunk& chunk = plan_.chunks[c];
-        if (direct_[chunk.arena]) {
+        if (direct(chunk)) {
           fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset, true);
           report(chunk);
           continue;
@@ -142,7 +148,14 @@ class Pipeline {
         }
         std::byte* buffer = staging_ + slot * slot_bytes_;
         fill(chunk, buffer, stream_staged_[chunk.arena]);
-        session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset, chunk.bytes);
+        if (chunk.action == ChunkAction::Convert) {
+          session_->convert_async(
+              slot, buffer, *arenas_[chunk.arena], chunk,
+              std::span<const Piece>(plan_.pieces.data() + chunk.first_piece, chunk.piece_count));
+        } else {
+          session_->copy_async(slot, buffer, *arenas_[chunk.arena], chunk.arena_offset,
+                               chunk.bytes);
+        }
         in_flight[slot] = &chunk;
       }
       // The rest in the order they were queued, so each file's progress still grows in order.
@@ -203,10 +216,14 @@ class Pipeline {
     raise_to(peak_rss_file_, now.file);
     const std::lock_guard lock(progress_mutex_);
     Progress progress;
+    // Files count the bytes read, the load its output bytes (bytes_total is the tensors' output
+    // sizes): a converted piece lands as a different number of bytes than it reads.
+    const std::uint64_t in = chunk.action == ChunkAction::Convert ? bit_size(chunk.from) / 8 : 1;
+    const std::uint64_t out = chunk.action == ChunkAction::Convert ? bit_size(chunk.to) / 8 : 1;
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
       const Piece& piece = plan_.pieces[p];
       file_done_[piece.file] += piece.bytes;
-      bytes_done_ += piece.bytes;
+      bytes_done_ += piece.bytes / in * out;
       progress.file = piece.file;  // every piece of a chunk is from one file
     }
     // Once the load is cancelled or failed the caller hears nothing more: the stop flag is read

@@ -4,6 +4,7 @@
 #include <optional>
 #include <tuple>
 
+#include "cpu/convert_elements.hpp"
 #include "detail/check.hpp"
 #include "detail/slice_ranges.hpp"
 #include "detail/tensor_selection.hpp"
@@ -31,8 +32,13 @@ class ChunkBuilder {
   ChunkBuilder(LoadPlan& plan, std::uint64_t chunk_bytes)
       : plan_(plan), chunk_bytes_(chunk_bytes) {}
 
-  void add(const PlannedTensor& placed) {
+  // `from`: the dtype the file stores the tensor as; another output dtype makes it convert.
+  void add(const PlannedTensor& placed, Dtype from) {
     if (plan_.arenas[placed.arena].file_view) return;  // a view of the file: nothing to copy
+    if (from != placed.output.dtype) {
+      add_converted(placed, from);
+      return;
+    }
     for (const SourceRange& source : placed.sources) add(placed, source);
   }
 
@@ -74,6 +80,36 @@ class ChunkBuilder {
     const std::uint64_t at = destination - open->chunk.arena_offset;
     open->pieces.push_back(Piece{source.file, source.file_offset, bytes, at, destination});
     open->chunk.bytes = at + bytes;
+  }
+
+  // A converted tensor's chunks hold its pieces only (one (from, to) pair per chunk), cut on
+  // element boundaries: up to chunk_bytes of source bytes packed from slot offset 0, each piece
+  // landing at its output offset (scaled to the output element size).
+  void add_converted(const PlannedTensor& placed, Dtype from) {
+    const std::uint64_t in = bit_size(from) / 8;
+    const std::uint64_t out = bit_size(placed.output.dtype) / 8;
+    const std::uint64_t limit = chunk_bytes_ / in * in;
+    std::optional<OpenChunk> open;
+    for (const SourceRange& source : placed.sources) {
+      std::uint64_t done = 0;
+      while (done < source.bytes) {
+        if (open && (open->chunk.bytes == limit || open->pieces.back().file != source.file))
+          close(open);
+        const std::uint64_t destination =
+            placed.arena_offset + source.output_offset + done / in * out;
+        if (!open) {
+          open = OpenChunk{Chunk{placed.arena, destination, 0, 0, 0, ChunkAction::Convert, from,
+                                 placed.output.dtype},
+                           {}};
+        }
+        const std::uint64_t part = std::min(source.bytes - done, limit - open->chunk.bytes);
+        open->pieces.push_back(
+            Piece{source.file, source.file_offset + done, part, open->chunk.bytes, destination});
+        open->chunk.bytes += part;
+        done += part;
+      }
+    }
+    close(open);
   }
 
   // Takes one chunk of each arena in turn, each arena's chunks still in file order: with a
@@ -215,6 +251,57 @@ class Slicer {
   NameRules<std::size_t> rules_;
 };
 
+// Dtype conversion (PlanOptions::dtype): which tensors are loaded as another dtype.
+class Converter {
+ public:
+  explicit Converter(const DtypeConversion& options) : floats_(options.floats) {
+    if (!options.rules.empty()) rules_ = NameRules<Dtype>(options.rules);
+  }
+
+  // Gives `planned` (whose output is still in the file's dtype) its target dtype: output bytes and
+  // the sources' output offsets scale by the element sizes, the shape stays.
+  void apply(PlannedTensor& planned) const {
+    const Dtype from = planned.output.dtype;
+    const Dtype* rule = rules_.find(planned.name);
+    const std::optional<Dtype> to = rule ? std::optional<Dtype>(*rule) : implicit(from);
+    if (!to || *to == from) return;
+    STLOAD_EXPECT(detail::convertible(from, *to), ErrorCode::InvalidArgument,
+                  "tensor '" + planned.name + "' cannot be loaded as " +
+                      std::string(to_string(*to)) + ": no conversion from " +
+                      std::string(to_string(from)) + " to " + std::string(to_string(*to)) +
+                      " (supported: BF16, F16, F32, F64 to each other; F8_E4M3, F8_E5M2 to BF16, "
+                      "F16, F32)");
+    const std::uint64_t in = bit_size(from) / 8;
+    const std::uint64_t out = bit_size(*to) / 8;
+    planned.output.dtype = *to;
+    planned.output.bytes = planned.output.bytes / in * out;
+    for (SourceRange& source : planned.sources)
+      source.output_offset = source.output_offset / in * out;
+  }
+
+ private:
+  // `floats` reaches the floating dtypes of a byte or more only; F8_E8M0 holds scale exponents,
+  // not values, and C64 is complex: neither is converted unless a rule names it.
+  std::optional<Dtype> implicit(Dtype from) const {
+    switch (from) {
+      case Dtype::F8_E4M3:
+      case Dtype::F8_E5M2:
+      case Dtype::F8_E4M3FNUZ:
+      case Dtype::F8_E5M2FNUZ:
+      case Dtype::F16:
+      case Dtype::BF16:
+      case Dtype::F32:
+      case Dtype::F64:
+        return floats_;
+      default:
+        return std::nullopt;
+    }
+  }
+
+  std::optional<Dtype> floats_;
+  NameRules<Dtype> rules_;
+};
+
 }  // namespace
 
 LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
@@ -233,11 +320,15 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
   const auto tensors = checkpoint.tensors();
   const std::vector<bool> selected = detail::select_tensors(checkpoint, options);
   const Slicer slicer(checkpoint, options.tensor_parallel);
+  const Converter converter(options.dtype);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorRecord& record = tensors[i];
     if (!selected[i]) continue;  // `only` and `filter` (detail/tensor_selection.cpp)
     PlannedTensor planned = whole_tensor(i, record);
     slicer.apply(record, planned);  // a tensor-parallel part: a smaller output, fewer bytes read
+    converter.apply(planned);       // another dtype: the output's element size, same bytes read
+    const bool converted = planned.output.dtype != record.info.dtype;
+    if (converted) ++plan.converted_tensors;
     const auto own = options.own_arenas.find(planned.name);
     if (own != options.own_arenas.end()) {
       planned.arena = plan.arenas.size();
@@ -259,8 +350,9 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
                         "' matches no device_map entry (add its name, a prefix of it, or \"\")");
       device = *found;
     }
-    if (std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
-        options.view_devices.end()) {
+    // A converted tensor is never a view: its bytes are not the file's.
+    if (!converted && std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
+                          options.view_devices.end()) {
       const auto view = view_arena(plan, checkpoint, planned, device);
       arena_cursor.resize(plan.arenas.size(), 0);  // parallel to the arenas, views' included
       if (view) {
@@ -294,7 +386,8 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
   }
 
   ChunkBuilder builder(plan, options.chunk_bytes);
-  for (const PlannedTensor& placed : plan.tensors) builder.add(placed);
+  for (const PlannedTensor& placed : plan.tensors)
+    builder.add(placed, tensors[placed.tensor].info.dtype);
   builder.finish();
   return plan;
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "stload/placement.hpp"
+#include "stload/plan.hpp"
 
 namespace stload {
 
@@ -43,6 +44,14 @@ class CopySession {
   /// The slot's previous copy must have been waited for.
   virtual void copy_async(std::size_t slot, const std::byte* source, Buffer& arena,
                           std::uint64_t offset, std::uint64_t bytes) = 0;
+  /// @brief Starts converting a ChunkAction::Convert chunk staged at `source` into `arena`: each
+  /// of `pieces` (the chunk's, in LoadPlan::pieces) holds bytes / size(chunk.from) elements at
+  /// source + chunk_offset, landing as chunk.to at destination_offset. Same ordering and wait
+  /// rules as copy_async (the slot's wait covers it).
+  /// @throws Error InvalidArgument by default: an engine that converts overrides it (and
+  ///         CopyEngine::converts_dtypes)
+  virtual void convert_async(std::size_t slot, const std::byte* source, Buffer& arena,
+                             const Chunk& chunk, std::span<const Piece> pieces);
   /// @brief Blocks until the slot's last copy is complete. @throws Error if that copy failed
   virtual void wait(std::size_t slot) = 0;
 };
@@ -73,6 +82,10 @@ class CopyEngine {
   /// @brief True when arenas on `device` are plain host memory that readers may write directly,
   /// skipping staging (the CPU engine's direct mode).
   [[nodiscard]] virtual bool host_addressable(Device device) const = 0;
+
+  /// @brief True when this engine's sessions implement CopySession::convert_async: a load that
+  /// converts dtypes on an engine that does not is refused before anything is allocated.
+  [[nodiscard]] virtual bool converts_dtypes() const { return false; }
 
   /// @brief One arena. @throws Error OutOfMemory naming the device and size
   [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_arena(Device device,

@@ -130,6 +130,11 @@ struct LoadOptions {
   /// arena sizes and `auto` placement follow the parts; only their bytes are read. A dim-0 part
   /// of a CPU tensor can still be a zero-copy view.
   TensorParallel tensor_parallel;
+  /// @brief Dtype conversion (dtype_rules.hpp): tensors loaded as another dtype than the file's,
+  /// converted as their chunks land (always through staging). The loaded model's dtypes and
+  /// sizes are the targets'. Refused conversions fail before anything is allocated. Converted
+  /// tensors are never zero-copy views.
+  DtypeConversion dtype;
 };
 
 /// @brief What a load did.

@@ -12,6 +12,7 @@
 
 #include "stload/checkpoint.hpp"
 #include "stload/dtype.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/placement.hpp"
 #include "stload/tensor_parallel.hpp"
 
@@ -41,9 +42,9 @@ struct SourceRange {
   std::uint64_t output_offset = 0;  ///< where the run's bytes go inside the tensor's output
 };
 
-/// @brief What a planned tensor is once loaded. Today it equals the checkpoint's record; a plan
-/// that slices or converts (a later step) makes it differ, and everything after planning (arena
-/// sizes, `auto` placement, the loaded model's views) reads it from here.
+/// @brief What a planned tensor is once loaded: the checkpoint's record, unless the plan slices
+/// it (tensor parallelism) or converts it (PlanOptions::dtype); and everything after planning
+/// (arena sizes, `auto` placement, the loaded model's views) reads it from here.
 struct OutputSpec {
   Dtype dtype = Dtype::U8;           ///< element type of the loaded tensor
   std::vector<std::uint64_t> shape;  ///< dimensions, row-major and compact; empty for a scalar
@@ -63,8 +64,9 @@ struct PlannedTensor {
 /// @brief A run of file bytes. It is staged at `chunk_offset` inside its chunk's slot (or inside
 /// the chunk's arena range when the chunk is read directly into the arena) and lands at
 /// `destination_offset` in the arena. With ChunkAction::Copy the two agree:
-/// destination_offset == Chunk::arena_offset + chunk_offset; an action that reshapes bytes
-/// (strided, converted) makes them differ.
+/// destination_offset == Chunk::arena_offset + chunk_offset. With ChunkAction::Convert,
+/// `bytes` and `chunk_offset` count source (file) bytes and `destination_offset` output bytes:
+/// the piece lands as bytes / size(from) * size(to) bytes there.
 struct Piece {
   std::size_t file = 0;                  ///< index into Checkpoint::files()
   std::uint64_t file_offset = 0;         ///< absolute offset in the file
@@ -75,7 +77,8 @@ struct Piece {
 
 /// @brief What the copy step does with a chunk's staged bytes.
 enum class ChunkAction : std::uint8_t {
-  Copy,  ///< the staged bytes land as they are, `bytes` of them at `arena_offset`
+  Copy,     ///< the staged bytes land as they are, `bytes` of them at `arena_offset`
+  Convert,  ///< each piece's elements are converted from Chunk::from to Chunk::to as they land
 };
 
 /// @brief One unit of streaming: one staging slot's worth, copied to one arena range at once.
@@ -88,6 +91,10 @@ struct Chunk {
   std::size_t first_piece = 0;     ///< index into LoadPlan::pieces
   std::size_t piece_count = 0;     ///< pieces of this chunk, from first_piece on
   ChunkAction action = ChunkAction::Copy;  ///< what the copy step does with the staged bytes
+  /// @brief With ChunkAction::Convert: the dtype staged (the file's) and the one landing (the
+  /// output's). A converting chunk holds pieces of one tensor only, and is always staged.
+  Dtype from = Dtype::U8;
+  Dtype to = Dtype::U8;  ///< see `from`
 };
 
 /// @brief What to load and how to cut it.
@@ -116,6 +123,9 @@ struct PlanOptions {
   /// @brief This rank's part of the tensors its split rules name (tensor_parallel.hpp): each
   /// planned tensor's output spec is the part, its sources only the file bytes of the part.
   TensorParallel tensor_parallel;
+  /// @brief Dtypes to load tensors as (dtype_rules.hpp): a converted tensor's output dtype and
+  /// bytes are the target's, and its chunks convert (ChunkAction::Convert).
+  DtypeConversion dtype;
 };
 
 /// @brief The plan of a load, made before any byte is copied.
@@ -129,12 +139,14 @@ struct LoadPlan {
   std::uint64_t chunk_bytes = 0;     ///< the chunk size the plan was cut with
   std::uint64_t viewed_tensors = 0;  ///< tensors that are views of their file (file_view arenas)
   std::uint64_t viewed_bytes = 0;    ///< their bytes (in tensor_bytes, not in source_bytes)
-  std::uint64_t unaligned_copies = 0;  ///< tensors on a view device copied instead: their file
-                                       ///< offset is not a multiple of their element size
+  std::uint64_t unaligned_copies = 0;   ///< tensors on a view device copied instead: their file
+                                        ///< offset is not a multiple of their element size
+  std::uint64_t converted_tensors = 0;  ///< tensors whose output dtype differs from the file's
 };
 
 /// @brief Plans a load of `checkpoint` under `options`.
-/// @throws Error InvalidArgument for a tensor no rule maps or a bad chunk size; OutOfMemory when an
+/// @throws Error InvalidArgument for a tensor no rule maps, a bad chunk size or a dtype
+///         conversion that is not supported; OutOfMemory when an
 ///         `auto` map cannot fit the model in the devices' limits.
 [[nodiscard]] LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options);
 

@@ -317,6 +317,16 @@ typedef struct stload_load_options {
   uint64_t tp_rank;
   uint64_t tp_world;  ///< 0 or 1: no tensor parallelism
   const char* split;  ///< NULL: none
+  /**
+   * @brief Dtype conversion (C++ stload::DtypeConversion): NULL loads every tensor as stored; a
+   * dtype name in any case ("bf16") loads every floating tensor as it (integers and bool stay);
+   * a JSON object of name patterns to dtype names (`{"lm_head": "f32"}`) converts the tensors it
+   * names. Supported: BF16, F16, F32, F64 to each other, F8_E4M3 and F8_E5M2 to BF16, F16, F32.
+   * An unknown name or an unsupported conversion is ::STLOAD_ERROR_INVALID_ARGUMENT naming the
+   * tensor and both dtypes, before anything is allocated. The CPU engine converts; the CUDA
+   * engine refuses for now.
+   */
+  const char* dtype;
 } stload_load_options;
 
 /** @brief What a load did. Initialize with stload_load_stats_init() before stload_load(). */

@@ -7,6 +7,7 @@
 #include "stload/cuda_info.hpp"
 #include "stload/device_plan.hpp"
 #include "stload/dtype.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
 #include "stload/generate.hpp"

@@ -13,6 +13,7 @@
 #include "c_api/struct_size.hpp"
 #include "detail/check.hpp"
 #include "stload/checkpoint.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/hub.hpp"
 #include "stload/loader.hpp"
 #include "stload/tensor_parallel.hpp"
@@ -23,7 +24,7 @@ namespace {
 // An older caller's struct ends at its last field, so a field appended later never lies in its
 // tail padding (stload.h: structs grow at their end). Appending a field? Name it here.
 static_assert(sizeof(stload_load_options) ==
-              offsetof(stload_load_options, split) + sizeof(stload_load_options::split));
+              offsetof(stload_load_options, dtype) + sizeof(stload_load_options::dtype));
 static_assert(sizeof(stload_load_stats) == offsetof(stload_load_stats, tensors_copied_unaligned) +
                                                sizeof(stload_load_stats::tensors_copied_unaligned));
 
@@ -87,6 +88,7 @@ LoadOptions to_cpp(const stload_load_options& caller) {
   out.tensor_parallel.rank = in.tp_rank;
   out.tensor_parallel.world = std::max<std::uint64_t>(in.tp_world, 1);
   if (split_given) out.tensor_parallel.split = parse_split_rules(in.split);
+  if (in.dtype != nullptr) out.dtype = parse_dtype_conversion(in.dtype);
   return out;
 }
 

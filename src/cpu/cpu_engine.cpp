@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/convert_elements.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "stload/engine.hpp"
@@ -120,6 +121,53 @@ class CpuSession final : public CopySession {
     });
   }
 
+  // Converts on the slot's stream like a copy: the slot's wait covers it, and a failure reaches
+  // the caller through that wait.
+  void convert_async(std::size_t slot, const std::byte* source, Buffer& arena, const Chunk& chunk,
+                     std::span<const Piece> pieces) override {
+    STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
+    STLOAD_EXPECT(detail::convertible(chunk.from, chunk.to), ErrorCode::InvalidArgument,
+                  "no conversion from " + std::string(to_string(chunk.from)) + " to " +
+                      std::string(to_string(chunk.to)));
+    const std::uint64_t in = bit_size(chunk.from) / 8;
+    const std::uint64_t out = bit_size(chunk.to) / 8;
+    for (const Piece& piece : pieces) {
+      const std::uint64_t landing = piece.bytes / in * out;
+      STLOAD_EXPECT(piece.bytes % in == 0 && piece.destination_offset <= arena.size() &&
+                        landing <= arena.size() - piece.destination_offset,
+                    ErrorCode::InvalidArgument,
+                    "conversion of " + std::to_string(piece.bytes) + " bytes to " +
+                        std::to_string(piece.destination_offset) + " overruns an arena of " +
+                        std::to_string(arena.size()) + " or splits an element");
+    }
+    SlotEvent& event = events_[slot];
+    {
+      const std::lock_guard lock(event.mutex);
+      event.done = false;
+      event.error = nullptr;
+    }
+    std::byte* base = arena.data();
+    const Dtype from = chunk.from;
+    const Dtype to = chunk.to;
+    streams_[slot % streams_.size()]->push([&event, base, source, pieces, from, to, in] {
+      std::exception_ptr error;
+      try {
+        for (const Piece& piece : pieces) {
+          detail::convert_elements(from, to, source + piece.chunk_offset,
+                                   base + piece.destination_offset, piece.bytes / in);
+        }
+      } catch (...) {
+        error = std::current_exception();
+      }
+      {
+        const std::lock_guard lock(event.mutex);
+        event.done = true;
+        event.error = error;
+      }
+      event.done_cv.notify_all();
+    });
+  }
+
   void wait(std::size_t slot) override {
     STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
     SlotEvent& event = events_[slot];
@@ -148,6 +196,7 @@ class CpuEngine final : public CopyEngine {
   }
   [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
   [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
+  [[nodiscard]] bool converts_dtypes() const override { return true; }
 
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     const auto it = options_.capacity.find(device);

@@ -298,6 +298,23 @@ static void test_progress_cancel_and_stats(const char* dir) {
   options.tp_rank = 0;
   options.split = NULL;
 
+  /* Dtype conversion: "c" (4 x BF16) loaded as F32 is 16 bytes; an integer target is refused
+     naming the tensor. */
+  options.dtype = "{\"c\": \"f32\"}";
+  model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_OK);
+  stload_tensor wide;
+  stload_tensor_init(&wide);
+  CHECK_STATUS(stload_model_find(model, "c", &wide), STLOAD_OK);
+  CHECK(wide.dtype == STLOAD_DTYPE_F32 && wide.ndim == 1 && wide.shape[0] == 4 &&
+        wide.bytes == 16);
+  stload_model_free(model);
+  options.dtype = "{\"c\": \"i32\"}";
+  model = NULL;
+  CHECK_STATUS(stload_load(checkpoint, &options, &model, NULL), STLOAD_ERROR_INVALID_ARGUMENT);
+  CHECK(model == NULL && strstr(stload_last_error(), "from BF16 to I32") != NULL);
+  options.dtype = NULL;
+
   /* An unknown read method fails before anything loads. */
   options.progress = NULL;
   options.read_method = (stload_read_method)7;

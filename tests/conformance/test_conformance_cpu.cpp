@@ -1,9 +1,11 @@
 // The conformance suite on the CPU engine, in each way it can move bytes: straight into the arenas
 // (direct), and through the staging ring, reading by pread, from the mapping or with O_DIRECT;
-// with caller-owned memory and with zero-copy views of the files in each of those ways.
+// with caller-owned memory, zero-copy views of the files and dtype conversion in each of those
+// ways.
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/dtype_suite.hpp"
 #include "conformance/tensor_parallel_suite.hpp"
 #include "conformance/zero_copy_suite.hpp"
 #include "support/o_direct.hpp"
@@ -83,5 +85,6 @@ INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, Conformance, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, CallerMemory, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, ZeroCopy, CpuConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, TensorParallelParts, CpuConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(Cpu, DtypeConversionLoads, CpuConfigs);
 
 }  // namespace stload::conformance

@@ -52,6 +52,7 @@ class CountingEngine final : public CopyEngine {
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     return inner_->free_memory(device);
   }
+  [[nodiscard]] bool converts_dtypes() const override { return inner_->converts_dtypes(); }
   [[nodiscard]] bool host_addressable(Device device) const override {
     return inner_->host_addressable(device);
   }
@@ -101,6 +102,13 @@ class CountingEngine final : public CopyEngine {
       inject(engine_.copies_, engine_.faults_.copy, "copy", ErrorCode::Io);
       inner_->copy_async(slot, source, unwrap(arena), offset, bytes);
       engine_.bytes_copied_.fetch_add(bytes);
+    }
+    // Counted and failed like a copy: a conversion is the copy step of a Convert chunk.
+    void convert_async(std::size_t slot, const std::byte* source, Buffer& arena, const Chunk& chunk,
+                       std::span<const Piece> pieces) override {
+      inject(engine_.copies_, engine_.faults_.copy, "copy", ErrorCode::Io);
+      inner_->convert_async(slot, source, unwrap(arena), chunk, pieces);
+      engine_.bytes_copied_.fetch_add(chunk.bytes);
     }
     void wait(std::size_t slot) override {
       inject(engine_.waits_, engine_.faults_.wait, "wait", ErrorCode::Io);

@@ -26,6 +26,7 @@ class DevicesEngine final : public CopyEngine {
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     return inner_->free_memory(device);
   }
+  [[nodiscard]] bool converts_dtypes() const override { return inner_->converts_dtypes(); }
   [[nodiscard]] bool host_addressable(Device device) const override {
     return inner_->host_addressable(device);
   }
