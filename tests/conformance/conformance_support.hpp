@@ -32,6 +32,20 @@ namespace stload::conformance {
 inline constexpr std::uint64_t kKiB = 1024;
 inline constexpr std::uint64_t kMiB = 1024 * kKiB;
 
+/// The options the typed suites load with: `map` given, small chunks and staging (so even small
+/// checkpoints cycle the staging ring), two readers, then the configuration's own settings.
+template <class Config>
+LoadOptions suite_options(DeviceMap map) {
+  LoadOptions options;
+  options.device_map = std::move(map);
+  options.device_map_given = true;
+  options.chunk_bytes = 64 * kKiB;
+  options.staging_bytes = 256 * kKiB;
+  options.reader_threads = 2;
+  Config::configure(options);
+  return options;
+}
+
 /// A tensor of `dtype` and `shape` filled with seeded pattern bytes.
 inline stload::testing::TestTensor make_tensor(std::string name, Dtype dtype,
                                                std::vector<std::uint64_t> shape,

@@ -27,13 +27,7 @@ class DtypeConversionLoads : public ::testing::Test {
   }
 
   [[nodiscard]] static LoadOptions options(DtypeConversion dtype) {
-    LoadOptions options;
-    options.device_map = DeviceMap(Config::first());
-    options.device_map_given = true;
-    options.chunk_bytes = 64 * kKiB;
-    options.staging_bytes = 256 * kKiB;
-    options.reader_threads = 2;
-    Config::configure(options);
+    LoadOptions options = suite_options<Config>(DeviceMap(Config::first()));
     options.dtype = std::move(dtype);
     return options;
   }

@@ -28,13 +28,7 @@ class TensorParallelParts : public ::testing::Test {
   }
 
   [[nodiscard]] static LoadOptions options(TensorParallel tp) {
-    LoadOptions options;
-    options.device_map = DeviceMap(Config::first());
-    options.device_map_given = true;
-    options.chunk_bytes = 64 * kKiB;
-    options.staging_bytes = 256 * kKiB;
-    options.reader_threads = 2;
-    Config::configure(options);
+    LoadOptions options = suite_options<Config>(DeviceMap(Config::first()));
     options.tensor_parallel = std::move(tp);
     return options;
   }

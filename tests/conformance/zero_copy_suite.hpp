@@ -30,13 +30,7 @@ class ZeroCopy : public ::testing::Test {
   }
 
   [[nodiscard]] static LoadOptions options(DeviceMap map) {
-    LoadOptions options;
-    options.device_map = std::move(map);
-    options.device_map_given = true;
-    options.chunk_bytes = 64 * kKiB;
-    options.staging_bytes = 256 * kKiB;
-    options.reader_threads = 2;
-    Config::configure(options);
+    LoadOptions options = suite_options<Config>(std::move(map));
     options.zero_copy = true;
     return options;
   }
