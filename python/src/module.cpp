@@ -24,6 +24,7 @@
 #include "select.hpp"
 #include "stload/checkpoint.hpp"
 #include "stload/convert.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
 #include "stload/hub.hpp"
@@ -188,11 +189,23 @@ class PyCheckpoint {
                            std::optional<std::vector<std::string>> only, bool exact,
                            std::optional<std::size_t> file, bool host_only, bool allow_unmatched,
                            bool zero_copy, const nb::list& destinations, const nb::list& allocators,
-                           std::uint64_t rank, std::uint64_t world, const nb::list& split) const {
-    Selection selection{std::move(device_map), std::move(only), exact, file, host_only,
-                        allow_unmatched,       zero_copy,       {},    {},   {}};
+                           std::uint64_t rank, std::uint64_t world, const nb::list& split,
+                           const std::string& dtype) const {
+    Selection selection{std::move(device_map),
+                        std::move(only),
+                        exact,
+                        file,
+                        host_only,
+                        allow_unmatched,
+                        zero_copy,
+                        {},
+                        {},
+                        {},
+                        {}};
     selection.tensor_parallel.rank = rank;
     selection.tensor_parallel.world = world;
+    // `dtype`: stload/_api.py's text for dtype= (a dtype name or a JSON object of rules); "" none.
+    if (!dtype.empty()) selection.dtype = parse_dtype_conversion(dtype);
     for (const nb::handle entry : split) {
       const auto [pattern, dim] = nb::cast<std::tuple<std::string, std::size_t>>(entry);
       selection.tensor_parallel.split.emplace_back(pattern, dim);
@@ -305,7 +318,7 @@ NB_MODULE(_stload, m) {
       .def("load", &PyCheckpoint::load, "device_map"_a.none(), "only"_a.none(), "exact"_a,
            "file"_a.none(), "host_only"_a, "allow_unmatched"_a = false, "zero_copy"_a = false,
            "destinations"_a = nb::list(), "allocators"_a = nb::list(), "rank"_a = 0, "world"_a = 1,
-           "split"_a = nb::list())
+           "split"_a = nb::list(), "dtype"_a = std::string())
       .def("mapped", &PyCheckpoint::mapped, "name"_a)
       .def("convert", &PyCheckpoint::convert_to, "out"_a, "dedupe_tied"_a, "shard_bytes"_a);
 

@@ -87,6 +87,7 @@ LoadOptions make_load_options(const Checkpoint& checkpoint, const Selection& sel
   options.engine = engine_for(options.device_map, selection.host_only);
   options.zero_copy = selection.zero_copy;
   options.tensor_parallel = selection.tensor_parallel;
+  options.dtype = selection.dtype;
   // Caller memory: checked against the plan by load() (stload/loader.hpp); a GPU among its
   // devices needs the CUDA engine whatever the map says.
   const auto note_device = [&](const Device& device) {

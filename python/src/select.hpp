@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "stload/checkpoint.hpp"
+#include "stload/dtype_rules.hpp"
 #include "stload/loader.hpp"
 #include "stload/tensor_parallel.hpp"
 
@@ -33,6 +34,7 @@ struct Selection {
   std::vector<DestinationSpec> destinations;                       ///< LoadOptions::destinations
   std::vector<std::pair<std::string, ArenaAllocator>> allocators;  ///< device text -> allocator
   TensorParallel tensor_parallel;  ///< this rank's parts (LoadOptions::tensor_parallel)
+  DtypeConversion dtype;           ///< dtypes to load tensors as (LoadOptions::dtype)
 };
 
 /// @brief Load options for `selection`. The engine follows the map: CUDA when it names a GPU

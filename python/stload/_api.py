@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Tuple, Union
 
 from . import _caller_memory as caller_memory
@@ -53,6 +54,47 @@ def _tensor_parallel(tp: Optional[Tuple[int, int]], split: Any) -> Tuple[int, in
     return rank, world, rules
 
 
+# torch / numpy dtypes by the reference names dtype= passes on (see _dtype_text).
+_DTYPE_NAMES = {
+    "float64": "F64", "float32": "F32", "float16": "F16", "bfloat16": "BF16",
+    "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2",
+}
+
+
+def _dtype_name(value: Any) -> str:
+    """A dtype= value (a reference name like "bf16", a torch.dtype or a numpy dtype) as a name."""
+    if isinstance(value, str):  # a reference name ("bf16"), or numpy's / torch's ("float16")
+        return _DTYPE_NAMES.get(value.lower().removeprefix("torch."), value)
+    text = str(value)  # torch.dtype: "torch.bfloat16"; numpy: np.dtype(...).name
+    if text.startswith("torch."):
+        text = text[len("torch."):]
+    else:
+        try:
+            import numpy as np
+
+            text = np.dtype(value).name
+        except TypeError:
+            pass
+    name = _DTYPE_NAMES.get(text)
+    if name is None:
+        raise InvalidArgumentError(
+            f"dtype: {value!r} is no dtype stload converts to (floating types: "
+            "F64, F32, F16, BF16; F8_E4M3 and F8_E5M2 convert from only)",
+            "InvalidArgument",
+        )
+    return name
+
+
+def _dtype_text(dtype: Any) -> str:
+    """The C++ loader's text for dtype= (stload/dtype_rules.hpp): "" for none, a dtype name for
+    every floating tensor, or a JSON object of name patterns to dtype names."""
+    if dtype is None:
+        return ""
+    if isinstance(dtype, dict):
+        return json.dumps({str(pattern): _dtype_name(value) for pattern, value in dtype.items()})
+    return _dtype_name(dtype)
+
+
 def load_file(
     filename: fw.PathLike,
     device: fw.DeviceLike = "cpu",
@@ -67,6 +109,7 @@ def load_file(
     allocators: Optional[Dict[Any, Callable[[int, int], Any]]] = None,
     tp: Optional[Tuple[int, int]] = None,
     split: Union[None, str, Dict[str, int]] = None,
+    dtype: Any = None,
 ) -> Dict[str, Any]:
     """Loads a checkpoint into a dict of tensors, like ``safetensors.torch.load_file``.
 
@@ -120,6 +163,14 @@ def load_file(
             o/down projections on dim 1) or a dict of name patterns (as for ``only``) to
             dimensions. Tensors no rule names load whole. A dimension ``world`` does not divide
             raises :class:`stload.InvalidArgumentError` naming the tensor.
+        dtype: convert while loading: one target for every floating tensor (``"bf16"``,
+            ``"F32"``, ``torch.float16``, ``numpy.float32``), or a dict of name patterns (as for
+            ``only``) to targets, which win over it and may name any tensor. BF16, F16, F32 and
+            F64 convert to each other, F8_E4M3 and F8_E5M2 to BF16, F16 and F32, rounding to
+            nearest even as numpy / ml_dtypes do. Integer and bool tensors are never converted
+            implicitly; an unsupported pair raises :class:`stload.InvalidArgumentError` naming
+            the tensor before anything is read. Converted tensors are copies, never views of
+            the file. Combines with ``tp``: the part is converted.
 
     Returns:
         name -> tensor, in file order. Tensors are not copies: they view the memory the loader
@@ -144,6 +195,7 @@ def load_file(
         caller_memory.destination_specs(destinations, records),
         caller_memory.allocator_specs(allocators),
         *_tensor_parallel(tp, split),
+        _dtype_text(dtype),
     )
     names, tensors = _export(model, framework)
     loaded = dict(zip(names, tensors))
@@ -163,6 +215,7 @@ def iter_tensors(
     merge: bool = False,
     allow_unmatched: bool = False,
     zero_copy: bool = True,
+    dtype: Any = None,
 ) -> Iterator[Tuple[str, Any]]:
     """Yields ``(name, tensor)`` in file order, as vLLM / SGLang weight loaders consume them.
 
@@ -177,11 +230,13 @@ def iter_tensors(
     selected = fw.only_list(only)
     files = len(checkpoint.files())
     per_file = files > 1 and map_text.strip() != "auto"
+    dtype_text = _dtype_text(dtype)  # checked now, like the other arguments
 
     def generate() -> Iterator[Tuple[str, Any]]:
         for file in range(files) if per_file else [None]:
             model = checkpoint.load(
-                map_text, selected, False, file, framework == "np", allow_unmatched, zero_copy
+                map_text, selected, False, file, framework == "np", allow_unmatched, zero_copy,
+                dtype=dtype_text,
             )
             names, tensors = _export(model, framework)
             del model
