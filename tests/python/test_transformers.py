@@ -73,3 +73,49 @@ def test_from_pretrained_with_stload_matches_safetensors(tmp_path, monkeypatch, 
         assert torch.equal(mine[name], original.state_dict()[name]), name
     # Tied weights stay tied after the load.
     assert ours.lm_head.weight.data_ptr() == ours.transformer.wte.weight.data_ptr()
+
+
+@pytest.mark.parametrize("shards", [False, True], ids=["single", "sharded"])
+def test_save_pretrained_pickle_output_loads_as_torch_load_reads_it(tmp_path, shards):
+    """save_pretrained(safe_serialization=False) writes pytorch_model.bin (or shards with
+    pytorch_model.bin.index.json): stload reads them without unpickling, equal to torch.load's
+    result, and stload.convert turns them into safetensors that safetensors reads back equal."""
+    import torch
+    from safetensors.torch import load_file as st_load_file
+
+    import stload
+
+    torch.manual_seed(1)
+    config = transformers.GPT2Config(
+        n_layer=2, n_head=2, n_embd=16, n_positions=32, vocab_size=64, tie_word_embeddings=True
+    )
+    model = transformers.GPT2LMHeadModel(config).to(torch.bfloat16)
+    folder = tmp_path / "pickled"
+    model.save_pretrained(
+        folder, safe_serialization=False, max_shard_size="4KB" if shards else "10GB"
+    )
+    bins = sorted(folder.glob("*.bin"))
+    if not bins:  # transformers 5 dropped pickled output: it writes safetensors whatever is asked
+        pytest.skip(f"transformers {transformers.__version__} writes no pytorch_model.bin")
+    assert (len(bins) > 1) == shards, bins
+    assert (folder / "pytorch_model.bin.index.json").exists() == shards
+
+    reference = {}
+    for path in bins:
+        reference.update(torch.load(path, weights_only=True, map_location="cpu"))
+    assert reference, "save_pretrained wrote no tensors"
+
+    ours = stload.load_file(folder)
+    assert sorted(ours) == sorted(reference)
+    for name, tensor in reference.items():
+        assert ours[name].dtype == tensor.dtype, name
+        assert ours[name].shape == tensor.shape, name
+        assert torch.equal(ours[name].contiguous().view(torch.uint8),
+                           tensor.contiguous().view(torch.uint8)), name
+
+    out = tmp_path / "converted.safetensors"
+    stload.convert(folder, out)
+    converted = st_load_file(out)
+    assert sorted(converted) == sorted(reference)
+    for name, tensor in reference.items():
+        assert converted[name].dtype == tensor.dtype and torch.equal(converted[name], tensor), name
