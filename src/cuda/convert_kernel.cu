@@ -32,9 +32,13 @@ cudaError_t launch(const void* in, void* out, std::uint64_t count, cudaStream_t 
   // Enough blocks to fill any current GPU several times over; the grid-stride loop does the rest.
   const std::uint64_t wanted = (count + kThreads - 1) / kThreads;
   const unsigned blocks = static_cast<unsigned>(wanted < 65535 ? wanted : 65535);
-  convert_kernel<In, Out, Decode, Encode>
-      <<<blocks, kThreads, 0, stream>>>(static_cast<const In*>(in), static_cast<Out*>(out), count);
-  return cudaGetLastError();
+  // cudaLaunchKernel returns the launch's own error; `<<<>>>` + cudaGetLastError would also read
+  // (and clear) an error the caller left before calling us, and report it as ours.
+  const In* typed_in = static_cast<const In*>(in);
+  Out* typed_out = static_cast<Out*>(out);
+  void* args[] = {&typed_in, &typed_out, &count};
+  return cudaLaunchKernel(reinterpret_cast<const void*>(&convert_kernel<In, Out, Decode, Encode>),
+                          dim3(blocks), dim3(kThreads), args, 0, stream);
 }
 
 template <typename In, std::uint64_t (*Decode)(In)>

@@ -13,8 +13,11 @@
 namespace stload::detail {
 
 /// Enqueues the conversion of `count` elements of `from` at device memory `in` into `to` at
-/// `out` on `stream`. Returns cudaErrorInvalidValue for a pair detail::convertible() refuses
-/// (checked before: this is the last line of defence), else the launch's error.
+/// `out` on `stream`, which must belong to the current device. `in` and `out` must be aligned to
+/// their element sizes. Returns cudaErrorInvalidValue for a pair detail::convertible() refuses
+/// or from == to (checked before: this is the last line of defence), else the launch's own
+/// error; on success the thread's last error is left as it was. The cuda-sim build links a
+/// host stand-in instead (tests/cuda_sim/sim_convert_kernel.cpp).
 cudaError_t launch_convert(Dtype from, Dtype to, const void* in, void* out, std::uint64_t count,
                            cudaStream_t stream) noexcept;
 

@@ -3,21 +3,27 @@
 // slot so the pipeline can recycle a slot as soon as its host-to-device copy has finished. Staging,
 // streams and events are pooled across loads (cuda_pool.hpp). Every call leaves the caller's
 // current device and last error as it found them. `cpu` devices in a mixed map get plain host
-// arenas, written directly by the readers.
+// arenas, written directly by the readers. Dtype conversion (ChunkAction::Convert) runs on the
+// slot's stream too: the staged chunk is copied into a device scratch buffer of the slot, and
+// convert_kernel.cu's kernels write the arena from there (on the host for a `cpu` arena).
 
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "cpu/convert_elements.hpp"
 #include "cpu/host_memory.hpp"
+#include "cuda/convert_kernel.hpp"
 #include "cuda/cuda_check.hpp"
 #include "cuda/cuda_pool.hpp"
 #include "cuda/device_guard.hpp"
+#include "cuda/device_scratch.hpp"
 #include "detail/nvtx.hpp"
 #include "stload/engine.hpp"
 
@@ -115,8 +121,10 @@ class HostArena final : public Buffer {
 // One load's streams (a small pool per device of its plan, no other device touched) and, per
 // device, one event per staging slot: an event may be recorded only on a stream of its own device,
 // and a slot may feed several devices in turn. Copies need no current device (a copy may go to a
-// stream of any device), so copy_async and wait leave it alone. create() is separate from the
-// constructor so that a failure halfway through is cleaned up by the destructor.
+// stream of any device), so copy_async and wait leave it alone; kernel launches do (a kernel runs
+// on the current device, and its stream must be that device's), so convert_async switches.
+// create() is separate from the constructor so that a failure halfway through is cleaned up by
+// the destructor.
 class CudaSession final : public CopySession {
  public:
   explicit CudaSession(std::shared_ptr<detail::CudaPool> pool) : pool_(std::move(pool)) {}
@@ -129,6 +137,7 @@ class CudaSession final : public CopySession {
         STLOAD_CUDA_TRY_NOTHROW(cudaStreamSynchronize(stream));
       pool_->give_back(queues.device, queues.streams, queues.events);  // drained: reusable
     }
+    // The scratch buffers go with queues_, after this body: their streams are drained now.
   }
 
   void create(std::span<const Device> devices, std::size_t slots, std::size_t streams) {
@@ -139,8 +148,9 @@ class CudaSession final : public CopySession {
       if (static_cast<std::size_t>(device.index) >= queue_of_.size())
         queue_of_.resize(static_cast<std::size_t>(device.index) + 1, kNone);
       queue_of_[static_cast<std::size_t>(device.index)] = queues_.size();
-      queues_.push_back(DeviceQueues{device.index, {}, {}});
+      queues_.push_back(DeviceQueues{device.index, {}, {}, {}});
       DeviceQueues& queues = queues_.back();
+      queues.scratch.resize(slots);  // empty until the slot's first conversion here
       // Streams and events belong to the device current when they are made.
       const detail::DeviceGuard on(device.index);
       for (std::size_t s = 0; s < streams_per_device_; ++s)
@@ -178,6 +188,71 @@ class CudaSession final : public CopySession {
     recorded_on_.at(slot) = q;
   }
 
+  // A converting chunk: one host-to-device copy of the staged chunk into the slot's scratch on
+  // this device, one kernel per piece from there into the arena, then the slot's event, all on
+  // the slot's stream, so the slot's wait covers copy and kernels. Why the scratch is free to be
+  // overwritten: the scratch of (device, slot) is only ever used on stream slot % streams of
+  // that device, so its previous kernels precede this copy in stream order; and one slot is used
+  // by one thread at a time, so no other thread enqueues into it meanwhile (a scratch per stream
+  // would not do: two slots sharing a stream are filled from different threads).
+  void convert_async(std::size_t slot, const std::byte* source, Buffer& arena, const Chunk& chunk,
+                     std::span<const Piece> pieces) override {
+    STLOAD_NVTX_RANGE("convert_async");
+    const Device device = arena.device();
+    const std::string what = "conversion of " + std::to_string(chunk.bytes) + " bytes (" +
+                             std::string(to_string(chunk.from)) + " to " +
+                             std::string(to_string(chunk.to)) + ") to " + device.to_string();
+    STLOAD_EXPECT(chunk.from != chunk.to && detail::convertible(chunk.from, chunk.to),
+                  ErrorCode::InvalidArgument, what + ": not a conversion this engine runs");
+    const std::uint64_t in = bit_size(chunk.from) / 8;
+    const std::uint64_t out = bit_size(chunk.to) / 8;
+    for (const Piece& piece : pieces) {
+      const std::uint64_t landing = piece.bytes / in * out;
+      STLOAD_EXPECT(piece.bytes % in == 0 && piece.chunk_offset <= chunk.bytes &&
+                        piece.bytes <= chunk.bytes - piece.chunk_offset &&
+                        piece.destination_offset <= arena.size() &&
+                        landing <= arena.size() - piece.destination_offset,
+                    ErrorCode::InvalidArgument,
+                    what + ": a piece of " + std::to_string(piece.bytes) + " bytes at " +
+                        std::to_string(piece.chunk_offset) + " to " +
+                        std::to_string(piece.destination_offset) +
+                        " leaves the chunk or an arena of " + std::to_string(arena.size()) +
+                        " bytes, or splits an element");
+    }
+    if (device.kind == DeviceKind::Cpu) {
+      for (const Piece& piece : pieces) {
+        detail::convert_elements(chunk.from, chunk.to, source + piece.chunk_offset,
+                                 arena.data() + piece.destination_offset, piece.bytes / in);
+      }
+      recorded_on_.at(slot) = kNone;
+      return;
+    }
+    const std::size_t q = index_of(device.index);
+    STLOAD_EXPECT(q != kNone, ErrorCode::InvalidArgument,
+                  what + ", which this load's plan does not name");
+    DeviceQueues& queues = queues_[q];
+    cudaStream_t stream = queues.streams[slot % streams_per_device_];
+    const detail::DeviceGuard on(device.index);
+    detail::DeviceScratch& scratch = queues.scratch.at(slot);
+    if (scratch.size() < chunk.bytes) {
+      // The smaller buffer may still be read by kernels of an earlier chunk that failed before
+      // its event (a waited slot has none left): they are on this stream.
+      if (scratch.size() > 0) STLOAD_CUDA_TRY_MSG(cudaStreamSynchronize(stream), what);
+      scratch = detail::DeviceScratch();  // freed before the larger one is allocated
+      scratch = detail::DeviceScratch(device.index, std::bit_ceil(chunk.bytes));
+    }
+    STLOAD_CUDA_TRY_MSG(
+        cudaMemcpyAsync(scratch.data(), source, chunk.bytes, cudaMemcpyHostToDevice, stream), what);
+    for (const Piece& piece : pieces) {
+      STLOAD_CUDA_TRY_MSG(
+          detail::launch_convert(chunk.from, chunk.to, scratch.data() + piece.chunk_offset,
+                                 arena.data() + piece.destination_offset, piece.bytes / in, stream),
+          what);
+    }
+    STLOAD_CUDA_TRY_MSG(cudaEventRecord(queues.events.at(slot), stream), what);
+    recorded_on_.at(slot) = q;
+  }
+
   void wait(std::size_t slot) override {
     const std::size_t q = recorded_on_.at(slot);
     if (q == kNone) return;
@@ -190,7 +265,8 @@ class CudaSession final : public CopySession {
   struct DeviceQueues {
     int device;
     std::vector<cudaStream_t> streams;
-    std::vector<cudaEvent_t> events;  // one per slot
+    std::vector<cudaEvent_t> events;             // one per slot
+    std::vector<detail::DeviceScratch> scratch;  // one per slot, allocated on first conversion
   };
 
   [[nodiscard]] std::size_t index_of(int device) const {
@@ -237,6 +313,7 @@ class CudaEngine final : public CopyEngine {
   [[nodiscard]] bool host_addressable(Device device) const override {
     return device.kind == DeviceKind::Cpu;
   }
+  [[nodiscard]] bool converts_dtypes() const override { return true; }
 
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     if (device.kind == DeviceKind::Cpu) return detail::host_available_bytes();

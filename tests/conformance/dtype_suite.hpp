@@ -2,8 +2,9 @@
 // Dtype conversion during the load (LoadOptions::dtype) on every engine configuration that
 // converts: each loaded tensor equals convert_elements applied to its file bytes (the element
 // rules are tested exhaustively on their own), copied tensors beside them stay the file's bytes,
-// rules win over `floats`, refused conversions fail before anything is allocated, and a
-// tensor-parallel part converts to what slicing and then converting gives.
+// rules win over `floats`, refused conversions fail before anything is allocated, a
+// tensor-parallel part converts to what slicing and then converting gives, and conversions land
+// on the second device of a two-device map as on the first (CUDA: another GPU, or host memory).
 
 #include <gtest/gtest.h>
 
@@ -196,10 +197,34 @@ TYPED_TEST_P(DtypeConversionLoads, a_tensor_parallel_part_converts_to_the_conver
   }
 }
 
+TYPED_TEST_P(DtypeConversionLoads, conversions_land_on_both_devices_of_a_two_device_map) {
+  // Big tensors on both devices, so their chunks interleave through the same staging slots.
+  const std::vector<stload::testing::TestTensor> tensors = {
+      make_tensor("a.w", Dtype::BF16, {160, 200}, 1), make_tensor("b.w", Dtype::F16, {150, 210}, 2),
+      make_tensor("a.f", Dtype::F32, {90, 100}, 3),   make_tensor("b.f", Dtype::F64, {50, 70}, 4),
+      make_tensor("b.q", Dtype::F8_E5M2, {300}, 5),   make_tensor("a.ids", Dtype::I32, {40}, 6)};
+  const Checkpoint checkpoint = this->open(tensors);
+  LoadOptions options = this->options(
+      {std::nullopt,
+       {{"*.w", Dtype::F32}, {"a.f", Dtype::F16}, {"b.f", Dtype::BF16}, {"b.q", Dtype::F16}}});
+  options.device_map =
+      DeviceMap::from_rules({{"a", TypeParam::first()}, {"b", TypeParam::second()}});
+  const LoadedModel model = load(checkpoint, options, this->engine());
+  EXPECT_EQ(model.at("a.w").device, TypeParam::first());
+  EXPECT_EQ(model.at("b.w").device, TypeParam::second());
+  const Dtype from[] = {Dtype::BF16, Dtype::F16, Dtype::F32, Dtype::F64, Dtype::F8_E5M2};
+  const Dtype to[] = {Dtype::F32, Dtype::F32, Dtype::F16, Dtype::BF16, Dtype::F16};
+  for (std::size_t i = 0; i < 5; ++i) {
+    this->expect_tensor(model, tensors[i], to[i], this->converted(from[i], to[i], tensors[i].data));
+  }
+  this->expect_tensor(model, tensors[5], Dtype::I32, tensors[5].data);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(DtypeConversionLoads,
                             each_pair_equals_convert_elements_of_the_file_bytes,
                             converted_and_copied_tensors_share_a_load, rules_win_over_floats,
                             refused_conversions_fail_before_anything_is_allocated,
-                            a_tensor_parallel_part_converts_to_the_converted_slice);
+                            a_tensor_parallel_part_converts_to_the_converted_slice,
+                            conversions_land_on_both_devices_of_a_two_device_map);
 
 }  // namespace stload::conformance

@@ -1,8 +1,10 @@
 // The conformance suite on the CUDA engine: cuda:0 as the main device, host memory (cpu:0) as the
-// second one of mixed maps. Without a device every test skips, saying why.
+// second one of mixed maps. Without a device every test skips, saying why. (The cuda-sim build
+// runs this file too, on the simulated runtime.)
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/dtype_suite.hpp"
 #include "support/cuda_skip.hpp"
 #include "support/o_direct.hpp"
 
@@ -60,5 +62,8 @@ using CudaConfigs = ::testing::Types<CudaPread, CudaMmap, CudaODirect>;
 
 INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, Conformance, CudaConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, CallerMemory, CudaConfigs);
+// Conversion on the device (convert_kernel.cu), each tensor against the host conversion of its
+// file bytes; with host memory as the second device, the host path of a mixed map too.
+INSTANTIATE_TYPED_TEST_SUITE_P(Cuda, DtypeConversionLoads, CudaConfigs);
 
 }  // namespace stload::conformance

@@ -1,9 +1,11 @@
 // The conformance suite once more on the simulated runtime, with a second GPU instead of host
 // memory as the second device (cpu:0 when only one device is simulated), and with per-device
-// capacity, so the multi-device maps, `auto` spills and out-of-memory paths run on the CUDA engine.
+// capacity, so the multi-device maps, `auto` spills and out-of-memory paths run on the CUDA engine;
+// dtype conversion included (the conversion kernel played by its host stand-in).
 
 #include "conformance/caller_memory_suite.hpp"
 #include "conformance/conformance_suite.hpp"
+#include "conformance/dtype_suite.hpp"
 #include "conformance/tensor_parallel_suite.hpp"
 #include "stload_sim.hpp"
 #include "support/o_direct.hpp"
@@ -55,5 +57,6 @@ using SimConfigs = ::testing::Types<SimGpusPread, SimGpusStagedMmap, SimGpusODir
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, Conformance, SimConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, CallerMemory, SimConfigs);
 INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, TensorParallelParts, SimConfigs);
+INSTANTIATE_TYPED_TEST_SUITE_P(CudaSim, DtypeConversionLoads, SimConfigs);
 
 }  // namespace stload::conformance

@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include "cpu/convert_elements.hpp"
+#include "cuda/convert_kernel.hpp"
 #include "stload_sim.hpp"
 
 namespace {
@@ -120,6 +122,114 @@ TEST(Simulator, after_unload_every_call_fails_with_cudart_unloading) {
   EXPECT_TRUE(stload_sim::leaks().empty());
   stload_sim::reset(stload_sim::config());
   ASSERT_EQ(cudaSetDevice(stload_sim::config().devices - 1), cudaSuccess);
+}
+
+// The conversion kernel's stand-in (sim_convert_kernel.cpp) is launched the way the engine
+// launches it: detail::launch_convert on a stream of the current device.
+TEST(Simulator, kernel_runs_on_the_device_after_the_streams_earlier_copy) {
+  stload_sim::SimConfig slow = stload_sim::config();
+  slow.max_delay = std::chrono::microseconds(5'000);
+  stload_sim::reset(slow);
+  ASSERT_EQ(cudaSetDevice(slow.devices - 1), cudaSuccess);
+  constexpr std::size_t kCount = 1000;
+  void* pinned = nullptr;
+  void* in = nullptr;
+  void* out = nullptr;
+  cudaStream_t stream = nullptr;
+  ASSERT_EQ(cudaHostAlloc(&pinned, kCount * 2, cudaHostAllocPortable), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&in, kCount * 2), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&out, kCount * 4), cudaSuccess);
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  auto* host = static_cast<std::byte*>(pinned);
+  for (std::size_t i = 0; i < kCount * 2; ++i) host[i] = static_cast<std::byte>(i * 7 + 3);
+  ASSERT_EQ(cudaMemcpyAsync(in, pinned, kCount * 2, cudaMemcpyHostToDevice, stream), cudaSuccess);
+  ASSERT_EQ(stload::detail::launch_convert(stload::Dtype::BF16, stload::Dtype::F32, in, out, kCount,
+                                           stream),
+            cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  std::vector<std::byte> expected(kCount * 4);
+  stload::detail::convert_elements(stload::Dtype::BF16, stload::Dtype::F32, host, expected.data(),
+                                   kCount);
+  std::vector<std::byte> got(kCount * 4);
+  ASSERT_EQ(cudaMemcpy(got.data(), out, got.size(), cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_TRUE(got == expected);
+  EXPECT_EQ(stload_sim::counters().kernels_launched.at(static_cast<std::size_t>(slow.devices - 1)),
+            1U);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaFree(out), cudaSuccess);
+  EXPECT_EQ(cudaFree(in), cudaSuccess);
+  EXPECT_EQ(cudaFreeHost(pinned), cudaSuccess);
+}
+
+TEST(Simulator, kernel_launched_on_a_stream_of_a_device_not_current_fails_and_is_a_violation) {
+  if (stload_sim::config().devices < 2) GTEST_SKIP() << "needs two simulated devices";
+  ASSERT_EQ(cudaSetDevice(0), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  void* memory = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&memory, 4096), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(1), cudaSuccess);  // the bug: no switch to the stream's device
+  auto* bytes = static_cast<std::byte*>(memory);
+  EXPECT_EQ(stload::detail::launch_convert(stload::Dtype::F16, stload::Dtype::F32, bytes,
+                                           bytes + 1024, 256, stream),
+            cudaErrorInvalidResourceHandle);
+  EXPECT_TRUE(mentions(stload_sim::take_violations(),
+                       "launched on a stream of cuda:0 while cuda:1 is current"));
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidResourceHandle);
+  EXPECT_EQ(stload_sim::counters().kernels_launched.at(0), 0U);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaFree(memory), cudaSuccess);
+  ASSERT_EQ(cudaSetDevice(stload_sim::config().devices - 1), cudaSuccess);
+}
+
+TEST(Simulator, kernel_outside_a_live_allocation_or_misaligned_fails_and_is_a_violation) {
+  cudaStream_t stream = nullptr;
+  void* memory = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&memory, 4096), cudaSuccess);
+  auto* bytes = static_cast<std::byte*>(memory);
+  // 1024 F32 outputs from offset 1024: 4096 bytes, past the allocation's end.
+  EXPECT_EQ(stload::detail::launch_convert(stload::Dtype::F16, stload::Dtype::F32, bytes,
+                                           bytes + 1024, 1024, stream),
+            cudaErrorInvalidValue);
+  EXPECT_TRUE(mentions(stload_sim::take_violations(), "outside any live allocation"));
+  std::vector<std::byte> host(64);
+  EXPECT_EQ(stload::detail::launch_convert(stload::Dtype::F16, stload::Dtype::F32, host.data(),
+                                           bytes, 16, stream),
+            cudaErrorInvalidValue);  // host memory is no device allocation
+  EXPECT_TRUE(mentions(stload_sim::take_violations(), "outside any live allocation"));
+  EXPECT_EQ(stload::detail::launch_convert(stload::Dtype::F16, stload::Dtype::F32, bytes + 1,
+                                           bytes + 1024, 16, stream),
+            cudaErrorInvalidValue);
+  EXPECT_TRUE(mentions(stload_sim::take_violations(), "not aligned to its 2-byte elements"));
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidValue);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaFree(memory), cudaSuccess);
+}
+
+TEST(Simulator, memory_a_queued_kernel_uses_freed_is_a_violation) {
+  stload_sim::SimConfig slow = stload_sim::config();
+  slow.max_delay = std::chrono::microseconds(20'000);
+  stload_sim::reset(slow);
+  ASSERT_EQ(cudaSetDevice(slow.devices - 1), cudaSuccess);
+  cudaStream_t stream = nullptr;
+  void* in = nullptr;
+  void* out = nullptr;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&in, 4096), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&out, 8192), cudaSuccess);
+  // Two launches queued: the second waits behind the first's delay, so the free below comes
+  // before it runs, however the delays fall.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(stload::detail::launch_convert(stload::Dtype::F16, stload::Dtype::F32, in, out, 2048,
+                                             stream),
+              cudaSuccess);
+  }
+  EXPECT_EQ(cudaFree(out), cudaSuccess);  // the bug: no synchronisation first
+  EXPECT_TRUE(mentions(stload_sim::take_violations(), "copy or kernel still in flight"));
+  ASSERT_EQ(cudaStreamSynchronize(stream), cudaSuccess);
+  EXPECT_EQ(cudaStreamDestroy(stream), cudaSuccess);
+  EXPECT_EQ(cudaFree(in), cudaSuccess);
 }
 
 TEST(Simulator, devices_describe_themselves_as_simulated) {

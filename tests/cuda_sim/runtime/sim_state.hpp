@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,7 +36,7 @@ struct EventState {
 };
 
 struct Op {
-  enum class Kind : std::uint8_t { Copy, Record };
+  enum class Kind : std::uint8_t { Copy, Record, Kernel };
   Kind kind = Kind::Copy;
   std::uint64_t id = 0;
   void* dst = nullptr;
@@ -45,6 +46,9 @@ struct Op {
   std::uint64_t checksum = 0;  // of the source at enqueue (host-to-device)
   std::shared_ptr<EventState> event;
   std::uint64_t generation = 0;
+  std::string name;                    // a kernel's, for messages
+  std::function<void()> body;          // a kernel's work, on the host
+  std::vector<std::uint64_t> pending;  // a kernel's entries in World::pending_
 };
 
 struct StreamState {
@@ -107,6 +111,8 @@ class World {
   cudaError_t copy_async(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind,
                          cudaStream_t stream);
   cudaError_t copy_sync(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind);
+  cudaError_t launch_kernel(cudaStream_t stream, const char* name, std::vector<KernelRange> ranges,
+                            std::function<void()> body);
 
  private:
   std::shared_ptr<StreamState> find_stream(cudaStream_t stream, const char* call);
@@ -114,7 +120,8 @@ class World {
   std::uintptr_t next_handle();
   void run_stream(const std::shared_ptr<StreamState>& stream, std::uint64_t seed);
   void execute(const Op& op);
-  void pending_overlaps(const void* begin, std::size_t bytes, const char* call);
+  void run_kernel(const Op& op);
+  bool pending_overlaps(const void* begin, std::size_t bytes, const char* call);
   void stop_all_streams();
 
   std::mutex mutex_;
@@ -124,6 +131,7 @@ class World {
   std::vector<std::uint64_t> used_;
   std::map<std::uintptr_t, std::pair<int, std::size_t>> device_memory_;  // base: device, bytes
   std::map<std::uintptr_t, std::size_t> pinned_memory_;                  // base: bytes
+  std::vector<void*> quarantine_;  // freed while a queued operation used it: released at reset
   std::map<std::uintptr_t, std::shared_ptr<StreamState>> streams_;
   std::map<std::uintptr_t, std::shared_ptr<EventState>> events_;
   std::set<std::uintptr_t> destroyed_;
@@ -132,7 +140,8 @@ class World {
     void* dst;
     std::size_t bytes;
   };
-  std::map<std::uint64_t, Pending> pending_;  // copies enqueued and not yet executed, by id
+  // Copies and kernel ranges enqueued and not yet executed, by id (a kernel's range: src = dst).
+  std::map<std::uint64_t, Pending> pending_;
   std::uintptr_t handles_ = 0;
   std::uint64_t ops_ = 0;
   std::vector<std::string> violations_;

@@ -98,6 +98,10 @@ void World::run_stream(const std::shared_ptr<StreamState>& stream, std::uint64_t
 }
 
 void World::execute(const Op& op) {
+  if (op.kind == Op::Kind::Kernel) {
+    run_kernel(op);
+    return;
+  }
   if (op.kind == Op::Kind::Record) {
     {
       const std::lock_guard lock(op.event->mutex);

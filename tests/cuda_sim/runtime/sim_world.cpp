@@ -44,6 +44,8 @@ void World::reset(const SimConfig& config) {
   const std::lock_guard lock(mutex_);
   for (const auto& [base, owner] : device_memory_) std::free(reinterpret_cast<void*>(base));
   for (const auto& [base, bytes] : pinned_memory_) std::free(reinterpret_cast<void*>(base));
+  for (void* pointer : quarantine_) std::free(pointer);
+  quarantine_.clear();
   device_memory_.clear();
   pinned_memory_.clear();
   streams_.clear();
@@ -60,6 +62,7 @@ void World::reset(const SimConfig& config) {
   counters_.streams_created.assign(n, 0);
   counters_.events_created.assign(n, 0);
   counters_.device_allocations.assign(n, 0);
+  counters_.kernels_launched.assign(n, 0);
   bytes_copied_ = 0;
   current_device() = 0;
   last_error() = cudaSuccess;
@@ -183,12 +186,18 @@ cudaError_t World::free_device(void* pointer) {
     violation("cudaFree of a pointer that is not a live device allocation (freed twice?)");
     return fail(cudaErrorInvalidValue);
   }
-  pending_overlaps(pointer, bytes, "cudaFree");
+  const bool in_use = pending_overlaps(pointer, bytes, "cudaFree");
   const std::lock_guard lock(mutex_);
   const auto found = device_memory_.find(reinterpret_cast<std::uintptr_t>(pointer));
   used_[static_cast<std::size_t>(found->second.first)] -= bytes;
   device_memory_.erase(found);
-  std::free(pointer);
+  // Memory a queued copy or kernel still touches stays allocated until reset (the rule broken is
+  // recorded; the simulator itself must not write freed memory).
+  if (in_use) {
+    quarantine_.push_back(pointer);
+  } else {
+    std::free(pointer);
+  }
   return cudaSuccess;
 }
 
@@ -218,14 +227,18 @@ cudaError_t World::free_pinned(void* pointer) {
     violation("cudaFreeHost of a pointer that is not a live pinned buffer (freed twice?)");
     return fail(cudaErrorInvalidValue);
   }
-  pending_overlaps(pointer, bytes, "cudaFreeHost");
+  const bool in_use = pending_overlaps(pointer, bytes, "cudaFreeHost");
   const std::lock_guard lock(mutex_);
   pinned_memory_.erase(reinterpret_cast<std::uintptr_t>(pointer));
-  std::free(pointer);
+  if (in_use) {
+    quarantine_.push_back(pointer);
+  } else {
+    std::free(pointer);
+  }
   return cudaSuccess;
 }
 
-void World::pending_overlaps(const void* begin, std::size_t bytes, const char* call) {
+bool World::pending_overlaps(const void* begin, std::size_t bytes, const char* call) {
   const auto lo = reinterpret_cast<std::uintptr_t>(begin);
   const std::uintptr_t hi = lo + bytes;
   bool overlap = false;
@@ -239,8 +252,10 @@ void World::pending_overlaps(const void* begin, std::size_t bytes, const char* c
     }
   }
   if (overlap) {
-    violation(std::string(call) + " of memory that a copy still in flight reads or writes");
+    violation(std::string(call) +
+              " of memory that a copy or kernel still in flight reads or writes");
   }
+  return overlap;
 }
 
 cudaError_t World::mem_info(std::size_t* free_bytes, std::size_t* total_bytes) {
@@ -306,6 +321,11 @@ std::uint64_t bytes_copied_to_devices() {
 }
 void unload_runtime() {
   detail::world().unload();
+}
+cudaError_t launch_kernel(cudaStream_t stream, const char* name, std::vector<KernelRange> ranges,
+                          std::function<void()> body) {
+  if (detail::world().unloaded()) return detail::fail(cudaErrorCudartUnloading);
+  return detail::world().launch_kernel(stream, name, std::move(ranges), std::move(body));
 }
 
 }  // namespace stload_sim

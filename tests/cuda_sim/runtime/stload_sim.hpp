@@ -5,8 +5,12 @@
 // A test tool only: passing on it says the engine's logic keeps the rules as simulated here, and
 // nothing about how it behaves on a GPU.
 
+#include <cuda_runtime_api.h>
+
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,7 +38,25 @@ struct Counters {
   std::uint64_t pageable_async_copies = 0;        ///< cudaMemcpyAsync from pageable memory
   std::vector<int> copy_devices;  ///< target device of each host-to-device cudaMemcpyAsync, in the
                                   ///< order they were enqueued (the first 4096)
+  std::vector<std::uint64_t> kernels_launched;  ///< launch_kernel calls enqueued, per device
 };
+
+/// Device memory a simulated kernel reads or writes, and the alignment its accesses need.
+struct KernelRange {
+  const void* pointer = nullptr;
+  std::size_t bytes = 0;
+  std::size_t alignment = 1;
+};
+
+/// A kernel launch on the simulated machine, for the host stand-ins of stload's kernels (the
+/// simulator runs no device code). Checks, as violations with the runtime's error: `stream` is a
+/// live stream of the current device (cudaErrorInvalidResourceHandle), each range lies inside
+/// one live allocation of that device and is aligned (cudaErrorInvalidValue; a GPU would fault
+/// later instead). Then `body` runs on the host, on the stream's worker after the stream's
+/// earlier operations, and the ranges count as in use until it has: freeing them before is a
+/// violation. A failure is also the thread's last error, as a failed launch's is.
+cudaError_t launch_kernel(cudaStream_t stream, const char* name, std::vector<KernelRange> ranges,
+                          std::function<void()> body);
 
 /// Drops everything left by the last test (joining its stream workers) and starts a fresh machine.
 /// The calling thread's current device becomes 0 and its last error cudaSuccess.
