@@ -12,14 +12,14 @@
 // convert/float_bits.hpp bit for bit, NaN payloads included; tests/unit/test_float_convert.cpp
 // proves it exhaustively for 8- and 16-bit sources, at every rounding boundary plus random inputs
 // for wider ones):
-//  - BF16 -> F32, BF16 -> F16, F16 -> F32, F16 -> BF16, F32 -> BF16: branch-free bit arithmetic in
-//    loops the compiler vectorizes (this file is built with -O3 -fno-trapping-math: GCC's -O2 cost
-//    model refuses loops that need an alias check or an epilogue, which every loop over byte spans
-//    does, and with trapping math it will not turn the selects around a float addition into
-//    vector blends);
+//  - BF16 -> F32, BF16 -> F16, F16 -> F32, F16 -> BF16, F32 -> BF16, F32 -> F16: branch-free
+//    bit arithmetic in loops the compiler vectorizes (this file is built with -O3
+//    -fno-trapping-math: GCC's -O2 cost model refuses loops that need an alias check or an
+//    epilogue, which every loop over byte spans does, and with trapping math it will not turn
+//    the selects around a float addition into vector blends);
 //  - the other 8- and 16-bit sources: a lookup table per pair (256 or 65536 entries), built once,
 //    lazily and thread-safely, from the general function itself, so equal to it by construction;
-//  - F32 -> F16, F32 -> F64 and F64 -> anything: the general function, element by element.
+//  - F32 -> F64 and F64 -> anything: the general function, element by element.
 namespace stload::detail {
 namespace {
 
@@ -138,6 +138,29 @@ std::uint16_t bf16_to_f16(std::uint16_t bits) {
   return static_cast<std::uint16_t>(sign | result);
 }
 
+// F32 -> F16 on the bits, selects only (after F. Giesen's float_to_half_fast3_rtne): normal
+// results round to nearest-even by adding 0xFFF plus the kept mantissa's lowest bit before the
+// shift (a carry moves into the exponent, up to infinity from 65520 on); subnormal results round
+// in the float addition of 0.5 as in bf16_to_f16.
+std::uint16_t f32_to_f16(std::uint32_t bits) {
+  const std::uint32_t sign = (bits >> 16U) & 0x8000U;
+  const std::uint32_t magnitude = bits & 0x7FFFFFFFU;
+  const std::uint32_t odd = (magnitude >> 13U) & 1U;
+  const std::uint32_t normal = (magnitude - ((127U - 15U) << 23U) + 0xFFFU + odd) >> 13U;
+  const std::uint32_t addend = select(magnitude < 0x33000000U, 0U, magnitude);
+  float small = 0;
+  std::memcpy(&small, &addend, 4);
+  small += 0.5F;
+  std::uint32_t small_bits = 0;
+  std::memcpy(&small_bits, &small, 4);
+  const std::uint32_t subnormal = small_bits - 0x3F000000U;
+  const std::uint32_t nan = 0x7E00U | ((magnitude >> 13U) & 0x03FFU);
+  std::uint32_t result = select(magnitude < 0x38800000U, subnormal, normal);
+  result = select(magnitude >= 0x47800000U, 0x7C00U, result);
+  result = select(magnitude > 0x7F800000U, nan, result);
+  return static_cast<std::uint16_t>(sign | result);
+}
+
 // The bit-arithmetic loops: one element function applied over the span. On x86-64 each is also
 // compiled for AVX2 and for AVX-512 (x86-64-v4) and picked at load time by the CPU it runs on
 // (an ifunc): the baseline's SSE2 vectors are 4 lanes and lack unsigned compares and blends,
@@ -181,6 +204,9 @@ STLOAD_VECTOR_CLONES void loop_f16_f32(const std::byte* in, std::byte* out, std:
 STLOAD_VECTOR_CLONES void loop_f16_bf16(const std::byte* in, std::byte* out, std::uint64_t count) {
   bits_loop_body<std::uint16_t, std::uint16_t, f16_to_bf16>(in, out, count);
 }
+STLOAD_VECTOR_CLONES void loop_f32_f16(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint32_t, std::uint16_t, f32_to_f16>(in, out, count);
+}
 STLOAD_VECTOR_CLONES void loop_f32_bf16(const std::byte* in, std::byte* out, std::uint64_t count) {
   bits_loop_body<std::uint32_t, std::uint16_t, f32_narrow_bf16>(in, out, count);
 }
@@ -207,7 +233,7 @@ Loop loop_for(Dtype from, Dtype to) {
       return nullptr;
     case D::F32:
       if (to == D::BF16) return loop_f32_bf16;
-      if (to == D::F16) return general_loop<u32, u16, decode_f32, encode_f16>;
+      if (to == D::F16) return loop_f32_f16;
       if (to == D::F64) return general_loop<u32, u64, decode_f32, encode_f64>;
       return nullptr;
     case D::F64:
