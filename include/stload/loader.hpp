@@ -172,7 +172,7 @@ struct LoadStats {
                                                                ///< (caller destinations included,
                                                                ///< file views not: not allocated)
   /// @brief Bytes copied (bytes less bytes_viewed) / copy_seconds, in GB/s (10^9 bytes); 0
-  /// before a copy.
+  /// before a copy. Output bytes: a converted tensor counts its loaded size, not its file's.
   [[nodiscard]] double gigabytes_per_second() const noexcept {
     return copy_seconds > 0 ? static_cast<double>(bytes - bytes_viewed) / copy_seconds / 1e9 : 0.0;
   }

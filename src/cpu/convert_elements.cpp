@@ -1,18 +1,32 @@
 #include "cpu/convert_elements.hpp"
 
+#include <array>
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "convert/float_bits.hpp"
 #include "detail/check.hpp"
 
+// How each pair runs (every path equals the general decode-exactly-then-round-once of
+// convert/float_bits.hpp bit for bit, NaN payloads included; tests/unit/test_float_convert.cpp
+// proves it exhaustively for 8- and 16-bit sources, at every rounding boundary plus random inputs
+// for wider ones):
+//  - BF16 -> F32, BF16 -> F16, F16 -> F32, F16 -> BF16, F32 -> BF16, F32 -> F16: branch-free
+//    bit arithmetic in loops the compiler vectorizes (this file is built with -O3
+//    -fno-trapping-math: GCC's -O2 cost model refuses loops that need an alias check or an
+//    epilogue, which every loop over byte spans does, and with trapping math it will not turn
+//    the selects around a float addition into vector blends);
+//  - the other 8- and 16-bit sources: a lookup table per pair (256 or 65536 entries), built once,
+//    lazily and thread-safely, from the general function itself, so equal to it by construction;
+//  - F32 -> F64 and F64 -> anything: the general function, element by element.
 namespace stload::detail {
 namespace {
 
 using namespace stload::convert;
 
 // Element loads and stores through memcpy: the spans are byte-addressed (a tensor may start at any
-// offset of a chunk), and compilers turn these into plain moves.
+// offset of a chunk), and compilers turn these into plain (vector) moves.
 template <typename Bits>
 Bits load(const std::byte* at) {
   Bits bits;
@@ -25,138 +39,240 @@ void store(std::byte* at, Bits bits) {
 }
 
 // Exact decodings to a double's bits, one per source dtype.
-std::uint64_t decode_f64(const std::byte* at) {
-  return load<std::uint64_t>(at);
+std::uint64_t decode_f64(std::uint64_t bits) {
+  return bits;
 }
-std::uint64_t decode_f32(const std::byte* at) {
-  return f32_to_double(load<std::uint32_t>(at));
+std::uint64_t decode_f32(std::uint64_t bits) {
+  return f32_to_double(static_cast<std::uint32_t>(bits));
 }
-std::uint64_t decode_f16(const std::byte* at) {
-  return f16_to_double(load<std::uint16_t>(at));
+std::uint64_t decode_f16(std::uint64_t bits) {
+  return f16_to_double(static_cast<std::uint16_t>(bits));
 }
-std::uint64_t decode_bf16(const std::byte* at) {
-  return bf16_to_double(load<std::uint16_t>(at));
+std::uint64_t decode_bf16(std::uint64_t bits) {
+  return bf16_to_double(static_cast<std::uint16_t>(bits));
 }
-std::uint64_t decode_e4m3(const std::byte* at) {
-  return f8_e4m3_to_double(load<std::uint8_t>(at));
+std::uint64_t decode_e4m3(std::uint64_t bits) {
+  return f8_e4m3_to_double(static_cast<std::uint8_t>(bits));
 }
-std::uint64_t decode_e5m2(const std::byte* at) {
-  return f8_e5m2_to_double(load<std::uint8_t>(at));
+std::uint64_t decode_e5m2(std::uint64_t bits) {
+  return f8_e5m2_to_double(static_cast<std::uint8_t>(bits));
 }
 
 // Roundings from a double's bits, one per target dtype.
-void encode_f64(std::byte* at, std::uint64_t bits) {
-  store(at, bits);
+std::uint64_t encode_f64(std::uint64_t bits) {
+  return bits;
 }
-void encode_f32(std::byte* at, std::uint64_t bits) {
-  store(at, double_to_f32(bits));
+std::uint64_t encode_f32(std::uint64_t bits) {
+  return double_to_f32(bits);
 }
-void encode_f16(std::byte* at, std::uint64_t bits) {
-  store(at, double_to_f16(bits));
+std::uint64_t encode_f16(std::uint64_t bits) {
+  return double_to_f16(bits);
 }
-void encode_bf16(std::byte* at, std::uint64_t bits) {
-  store(at, double_to_bf16(bits));
-}
-
-using Decode = std::uint64_t (*)(const std::byte*);
-using Encode = void (*)(std::byte*, std::uint64_t);
-
-// The general loop: decode exactly, round once. Templated on the two functions so each pair
-// compiles to its own loop without indirect calls.
-template <Decode decode, Encode encode>
-void convert_loop(const std::byte* in, std::size_t in_size, std::byte* out, std::size_t out_size,
-                  std::uint64_t count) {
-  for (std::uint64_t i = 0; i < count; ++i) encode(out + i * out_size, decode(in + i * in_size));
+std::uint64_t encode_bf16(std::uint64_t bits) {
+  return double_to_bf16(bits);
 }
 
-template <Decode decode>
-bool convert_from(Dtype to, const std::byte* in, std::size_t in_size, std::byte* out,
-                  std::uint64_t count) {
-  switch (to) {
-    case Dtype::F64:
-      convert_loop<decode, encode_f64>(in, in_size, out, 8, count);
-      return true;
-    case Dtype::F32:
-      convert_loop<decode, encode_f32>(in, in_size, out, 4, count);
-      return true;
-    case Dtype::F16:
-      convert_loop<decode, encode_f16>(in, in_size, out, 2, count);
-      return true;
-    case Dtype::BF16:
-      convert_loop<decode, encode_bf16>(in, in_size, out, 2, count);
-      return true;
+using Code = std::uint64_t (*)(std::uint64_t);
+
+// The general loop: decode exactly, round once. Templated on the element types and the two
+// functions so each pair compiles to its own loop without indirect calls.
+template <typename In, typename Out, Code decode, Code encode>
+void general_loop(const std::byte* in, std::byte* out, std::uint64_t count) {
+  for (std::uint64_t i = 0; i < count; ++i)
+    store(out + i * sizeof(Out), static_cast<Out>(encode(decode(load<In>(in + i * sizeof(In))))));
+}
+
+// One table per (source, target) pair: entry x is the general function of x. A function-local
+// static: built on first use, once, and thread-safely (copy workers convert concurrently).
+template <typename In, typename Out, Code decode, Code encode>
+const Out* lookup_table() {
+  static_assert(sizeof(In) <= 2, "tables are for 8- and 16-bit sources");
+  constexpr std::size_t kEntries = std::size_t{1} << (8 * sizeof(In));
+  static const std::unique_ptr<const std::array<Out, kEntries>> table = [] {
+    auto built = std::make_unique<std::array<Out, kEntries>>();
+    for (std::size_t x = 0; x < kEntries; ++x) (*built)[x] = static_cast<Out>(encode(decode(x)));
+    return std::unique_ptr<const std::array<Out, kEntries>>(std::move(built));
+  }();
+  return table->data();
+}
+
+template <typename In, typename Out, Code decode, Code encode>
+void table_loop(const std::byte* in, std::byte* out, std::uint64_t count) {
+  const Out* table = lookup_table<In, Out, decode, encode>();
+  for (std::uint64_t i = 0; i < count; ++i)
+    store(out + i * sizeof(Out), table[load<In>(in + i * sizeof(In))]);
+}
+
+// `chosen` when `condition`, else `other`, as mask arithmetic: GCC turns some ternaries into
+// branches, which neither vectorize nor predict on real data.
+std::uint32_t select(bool condition, std::uint32_t chosen, std::uint32_t other) {
+  const std::uint32_t mask = 0U - static_cast<std::uint32_t>(condition);
+  return other ^ ((chosen ^ other) & mask);
+}
+
+// BF16 -> F16 on the bits, selects only, so that it vectorizes. A BF16 is an F32 with its low 16
+// bits zero, so this is F32 -> F16 where the normal range never rounds (7 mantissa bits fit in
+// 10), and every BF16 below 2^16 is at most 65280 (no overflow by rounding). Subnormal results
+// round once in the hardware's float addition (round-to-nearest-even, the default mode): adding
+// 0.5 puts the F16 subnormal step 2^-24 at the last place of the sum.
+std::uint16_t bf16_to_f16(std::uint16_t bits) {
+  const std::uint32_t sign = (static_cast<std::uint32_t>(bits) & 0x8000U);
+  const std::uint32_t magnitude = (static_cast<std::uint32_t>(bits) & 0x7FFFU) << 16U;
+  // Normal: rebias the exponent by 127 - 15.
+  const std::uint32_t normal = (magnitude >> 13U) - ((127U - 15U) << 10U);
+  // Below F16's normal range (2^-14, bits 0x38800000): m * 2^-24 rounded, by 0.5 + x - 0.5.
+  // Below 2^-25 (0x33000000) everything rounds to zero: those become zero before the addition,
+  // so that no F32 subnormal reaches it (x86 takes a slow microcode assist for each one).
+  const std::uint32_t addend = select(magnitude < 0x33000000U, 0U, magnitude);
+  float small = 0;
+  std::memcpy(&small, &addend, 4);
+  small += 0.5F;
+  std::uint32_t small_bits = 0;
+  std::memcpy(&small_bits, &small, 4);
+  const std::uint32_t subnormal = small_bits - 0x3F000000U;
+  // 2^16 and above, infinities: infinity; a NaN: quiet, its payload's top 7 bits kept.
+  const std::uint32_t nan = 0x7E00U | ((magnitude >> 13U) & 0x03F8U);
+  std::uint32_t result = select(magnitude < 0x38800000U, subnormal, normal);
+  result = select(magnitude >= 0x47800000U, 0x7C00U, result);
+  result = select(magnitude > 0x7F800000U, nan, result);
+  return static_cast<std::uint16_t>(sign | result);
+}
+
+// F32 -> F16 on the bits, selects only (after F. Giesen's float_to_half_fast3_rtne): normal
+// results round to nearest-even by adding 0xFFF plus the kept mantissa's lowest bit before the
+// shift (a carry moves into the exponent, up to infinity from 65520 on); subnormal results round
+// in the float addition of 0.5 as in bf16_to_f16.
+std::uint16_t f32_to_f16(std::uint32_t bits) {
+  const std::uint32_t sign = (bits >> 16U) & 0x8000U;
+  const std::uint32_t magnitude = bits & 0x7FFFFFFFU;
+  const std::uint32_t odd = (magnitude >> 13U) & 1U;
+  const std::uint32_t normal = (magnitude - ((127U - 15U) << 23U) + 0xFFFU + odd) >> 13U;
+  const std::uint32_t addend = select(magnitude < 0x33000000U, 0U, magnitude);
+  float small = 0;
+  std::memcpy(&small, &addend, 4);
+  small += 0.5F;
+  std::uint32_t small_bits = 0;
+  std::memcpy(&small_bits, &small, 4);
+  const std::uint32_t subnormal = small_bits - 0x3F000000U;
+  const std::uint32_t nan = 0x7E00U | ((magnitude >> 13U) & 0x03FFU);
+  std::uint32_t result = select(magnitude < 0x38800000U, subnormal, normal);
+  result = select(magnitude >= 0x47800000U, 0x7C00U, result);
+  result = select(magnitude > 0x7F800000U, nan, result);
+  return static_cast<std::uint16_t>(sign | result);
+}
+
+// The bit-arithmetic loops: one element function applied over the span. On x86-64 each is also
+// compiled for AVX2 and for AVX-512 (x86-64-v4) and picked at load time by the CPU it runs on
+// (an ifunc): the baseline's SSE2 vectors are 4 lanes and lack unsigned compares and blends,
+// which leaves BF16 -> F16 compute-bound at about half of memcpy's rate.
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define STLOAD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define STLOAD_VECTOR_CLONES
+#endif
+
+template <typename In, typename Out, Out (*element)(In)>
+inline void bits_loop_body(const std::byte* in, std::byte* out, std::uint64_t count) {
+  for (std::uint64_t i = 0; i < count; ++i)
+    store(out + i * sizeof(Out), element(load<In>(in + i * sizeof(In))));
+}
+
+std::uint32_t bf16_widen(std::uint16_t bits) {
+  return bf16_to_f32(bits);
+}
+std::uint32_t f16_widen(std::uint16_t bits) {
+  return f16_to_f32(bits);
+}
+std::uint16_t f32_narrow_bf16(std::uint32_t bits) {
+  return f32_to_bf16(bits);
+}
+// F16 -> F32 is exact, so this rounds once, as the general function does.
+std::uint16_t f16_to_bf16(std::uint16_t bits) {
+  return f32_to_bf16(f16_to_f32(bits));
+}
+
+// One function per pair (target_clones takes no templates).
+STLOAD_VECTOR_CLONES void loop_bf16_f32(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint16_t, std::uint32_t, bf16_widen>(in, out, count);
+}
+STLOAD_VECTOR_CLONES void loop_bf16_f16(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint16_t, std::uint16_t, bf16_to_f16>(in, out, count);
+}
+STLOAD_VECTOR_CLONES void loop_f16_f32(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint16_t, std::uint32_t, f16_widen>(in, out, count);
+}
+STLOAD_VECTOR_CLONES void loop_f16_bf16(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint16_t, std::uint16_t, f16_to_bf16>(in, out, count);
+}
+STLOAD_VECTOR_CLONES void loop_f32_f16(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint32_t, std::uint16_t, f32_to_f16>(in, out, count);
+}
+STLOAD_VECTOR_CLONES void loop_f32_bf16(const std::byte* in, std::byte* out, std::uint64_t count) {
+  bits_loop_body<std::uint32_t, std::uint16_t, f32_narrow_bf16>(in, out, count);
+}
+
+using Loop = void (*)(const std::byte*, std::byte*, std::uint64_t);
+
+// The loop for a pair, or null when the pair is not converted.
+Loop loop_for(Dtype from, Dtype to) {
+  using D = Dtype;
+  using u8 = std::uint8_t;
+  using u16 = std::uint16_t;
+  using u32 = std::uint32_t;
+  using u64 = std::uint64_t;
+  switch (from) {
+    case D::BF16:
+      if (to == D::F32) return loop_bf16_f32;
+      if (to == D::F16) return loop_bf16_f16;
+      if (to == D::F64) return table_loop<u16, u64, decode_bf16, encode_f64>;
+      return nullptr;
+    case D::F16:
+      if (to == D::F32) return loop_f16_f32;
+      if (to == D::BF16) return loop_f16_bf16;
+      if (to == D::F64) return table_loop<u16, u64, decode_f16, encode_f64>;
+      return nullptr;
+    case D::F32:
+      if (to == D::BF16) return loop_f32_bf16;
+      if (to == D::F16) return loop_f32_f16;
+      if (to == D::F64) return general_loop<u32, u64, decode_f32, encode_f64>;
+      return nullptr;
+    case D::F64:
+      if (to == D::F32) return general_loop<u64, u32, decode_f64, encode_f32>;
+      if (to == D::F16) return general_loop<u64, u16, decode_f64, encode_f16>;
+      if (to == D::BF16) return general_loop<u64, u16, decode_f64, encode_bf16>;
+      return nullptr;
+    case D::F8_E4M3:
+      if (to == D::F32) return table_loop<u8, u32, decode_e4m3, encode_f32>;
+      if (to == D::F16) return table_loop<u8, u16, decode_e4m3, encode_f16>;
+      if (to == D::BF16) return table_loop<u8, u16, decode_e4m3, encode_bf16>;
+      return nullptr;
+    case D::F8_E5M2:
+      if (to == D::F32) return table_loop<u8, u32, decode_e5m2, encode_f32>;
+      if (to == D::F16) return table_loop<u8, u16, decode_e5m2, encode_f16>;
+      if (to == D::BF16) return table_loop<u8, u16, decode_e5m2, encode_bf16>;
+      return nullptr;
     default:
-      return false;
+      return nullptr;
   }
-}
-
-bool is_wide_float(Dtype dtype) {
-  return dtype == Dtype::F64 || dtype == Dtype::F32 || dtype == Dtype::F16 || dtype == Dtype::BF16;
 }
 
 }  // namespace
 
 bool convertible(Dtype from, Dtype to) noexcept {
-  if (from == to) return true;
-  if (is_wide_float(from)) return is_wide_float(to);
-  if (from == Dtype::F8_E4M3 || from == Dtype::F8_E5M2)
-    return to == Dtype::F32 || to == Dtype::F16 || to == Dtype::BF16;
-  return false;
+  return from == to || loop_for(from, to) != nullptr;
 }
 
 void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
                       std::uint64_t count) {
-  STLOAD_EXPECT(convertible(from, to), ErrorCode::InvalidArgument,
-                std::string("no conversion from ") + std::string(to_string(from)) + " to " +
-                    std::string(to_string(to)));
   if (from == to) {
     std::memcpy(out, in, (count * bit_size(from) + 7) / 8);
     return;
   }
-  // The conversions servers ask for most, on the bits directly (loops that vectorize).
-  if (from == Dtype::BF16 && to == Dtype::F32) {
-    for (std::uint64_t i = 0; i < count; ++i)
-      store(out + 4 * i, bf16_to_f32(load<std::uint16_t>(in + 2 * i)));
-    return;
-  }
-  if (from == Dtype::F16 && to == Dtype::F32) {
-    for (std::uint64_t i = 0; i < count; ++i)
-      store(out + 4 * i, f16_to_f32(load<std::uint16_t>(in + 2 * i)));
-    return;
-  }
-  if (from == Dtype::F16 && to == Dtype::BF16) {  // F16 -> F32 is exact: one rounding in all
-    for (std::uint64_t i = 0; i < count; ++i)
-      store(out + 2 * i, f32_to_bf16(f16_to_f32(load<std::uint16_t>(in + 2 * i))));
-    return;
-  }
-  if (from == Dtype::F32 && to == Dtype::BF16) {
-    for (std::uint64_t i = 0; i < count; ++i)
-      store(out + 2 * i, f32_to_bf16(load<std::uint32_t>(in + 4 * i)));
-    return;
-  }
-  switch (from) {
-    case Dtype::F64:
-      (void)convert_from<decode_f64>(to, in, 8, out, count);
-      return;
-    case Dtype::F32:
-      (void)convert_from<decode_f32>(to, in, 4, out, count);
-      return;
-    case Dtype::F16:
-      (void)convert_from<decode_f16>(to, in, 2, out, count);
-      return;
-    case Dtype::BF16:
-      (void)convert_from<decode_bf16>(to, in, 2, out, count);
-      return;
-    case Dtype::F8_E4M3:
-      (void)convert_from<decode_e4m3>(to, in, 1, out, count);
-      return;
-    case Dtype::F8_E5M2:
-      (void)convert_from<decode_e5m2>(to, in, 1, out, count);
-      return;
-    default:
-      break;
-  }
-  STLOAD_FAIL(ErrorCode::InvalidArgument, "convertible() and convert_elements() disagree");
+  const Loop loop = loop_for(from, to);
+  STLOAD_EXPECT(loop != nullptr, ErrorCode::InvalidArgument,
+                std::string("no conversion from ") + std::string(to_string(from)) + " to " +
+                    std::string(to_string(to)));
+  loop(in, out, count);
 }
 
 }  // namespace stload::detail
