@@ -85,3 +85,21 @@ def test_sharded_convert_of_strided_views(tmp_path):
     out = tmp_path / "shards"
     stload.convert(path, out, shard_size=100_000)
     assert_equal(stload.load_file(out), want)
+
+
+def test_safe_open_slices_and_tensors_of_strided_views_equal_torch_load(tmp_path):
+    gen = torch.Generator().manual_seed(19)
+    path = tmp_path / "strided.pt"
+    torch.save(views(gen), path)
+    want = torch.load(path, weights_only=True)
+    with stload.safe_open(path, framework="pt") as f:
+        for name, w in want.items():
+            got = f.get_tensor(name)
+            assert got.dtype == w.dtype and raw(got) == raw(w), name
+            if w.dim() >= 2:
+                index = (slice(1, None, 2), slice(None, -1))
+                part = f.get_slice(name)[index]
+                assert tuple(part.shape) == tuple(w[index].shape), name
+                assert raw(part) == raw(w[index]), name
+            else:
+                assert raw(f.get_slice(name)[1:]) == raw(w[1:]), name
