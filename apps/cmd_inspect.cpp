@@ -51,9 +51,13 @@ void print_human(std::ostream& out, const Checkpoint& checkpoint) {
                 {}};
   tensors.rows.reserve(checkpoint.tensors().size());
   for (const TensorRecord& t : checkpoint.tensors()) {
-    tensors.rows.push_back({t.info.name, std::string(to_string(t.info.dtype)),
-                            format_shape(t.info.shape), std::to_string(t.bytes()),
-                            files[t.file].path.filename().string(), std::to_string(t.offset)});
+    // A strided PyTorch view: its stride beside its shape, and `bytes` the storage it spans.
+    const std::string shape =
+        t.info.strided() ? format_shape(t.info.shape) + " stride " + format_shape(t.info.strides)
+                         : format_shape(t.info.shape);
+    tensors.rows.push_back({t.info.name, std::string(to_string(t.info.dtype)), shape,
+                            std::to_string(t.bytes()), files[t.file].path.filename().string(),
+                            std::to_string(t.offset)});
   }
   tensors.print(out);
 
@@ -128,6 +132,12 @@ void write_json(std::ostream& out, const Checkpoint& checkpoint) {
     json.StartArray();
     for (const std::uint64_t dim : t.info.shape) json.Uint64(dim);
     json.EndArray();
+    if (t.info.strided()) {  // element strides of a PyTorch view; `bytes` is its storage span
+      json.Key("strides");
+      json.StartArray();
+      for (const std::uint64_t stride : t.info.strides) json.Uint64(stride);
+      json.EndArray();
+    }
     json.Key("bytes");
     json.Uint64(t.bytes());
     json.Key("file");

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "checkpoint_impl.hpp"
+#include "cpu/gather_elements.hpp"
 #include "detail/check.hpp"
 #include "detail/json_text.hpp"
 #include "detail/save_copying.hpp"
@@ -24,6 +25,12 @@
 
 namespace stload {
 namespace {
+
+// Bytes a tensor takes in the output: a strided tensor is written compact, so its size is its
+// shape's, not the storage span its record covers.
+std::uint64_t written_bytes(const TensorRecord& r) {
+  return r.info.strided() ? r.info.elements() * (bit_size(r.info.dtype) / 8) : r.bytes();
+}
 
 namespace fs = std::filesystem;
 
@@ -54,10 +61,10 @@ Selection select_tensors(const Checkpoint& source, bool dedupe) {
     return selection;
   }
   // Tensors with the same key are the same bytes read as the same tensor.
-  using Key =
-      std::tuple<std::size_t, std::uint64_t, std::uint64_t, Dtype, std::vector<std::uint64_t>>;
+  using Key = std::tuple<std::size_t, std::uint64_t, std::uint64_t, Dtype,
+                         std::vector<std::uint64_t>, std::vector<std::uint64_t>>;
   const auto key_of = [](const TensorRecord& r) {
-    return Key{r.file, r.offset, r.bytes(), r.info.dtype, r.info.shape};
+    return Key{r.file, r.offset, r.bytes(), r.info.dtype, r.info.shape, r.info.strides};
   };
   // An empty tensor has no bytes to share: two of them are not tied, whatever their offsets.
   std::map<Key, std::size_t> first;
@@ -85,7 +92,7 @@ std::vector<std::vector<std::size_t>> split_shards(const Checkpoint& source,
   std::vector<std::vector<std::size_t>> shards(1);
   std::uint64_t size = 0;
   for (const std::size_t i : tensors) {
-    const std::uint64_t bytes = source.tensors()[i].bytes();
+    const std::uint64_t bytes = written_bytes(source.tensors()[i]);
     if (shard_bytes != 0 && !shards.back().empty() && size + bytes > shard_bytes) {
       shards.emplace_back();
       size = 0;
@@ -159,17 +166,34 @@ class ShardWriter {
     for (const std::size_t i : tensors) {
       specs.push_back(
           TensorSpec{records[i].info.name, records[i].info.dtype, records[i].info.shape});
-      progress_.file_bytes_total += records[i].bytes();
+      progress_.file_bytes_total += written_bytes(records[i]);
     }
     const auto& mappings = source_.impl().mappings;
     std::vector<detail::FileBytes> sources;
     sources.reserve(tensors.size());
-    for (const std::size_t i : tensors) {
-      sources.push_back(detail::FileBytes{mappings[records[i].file].fd(), records[i].offset});
+    // A strided tensor's file bytes are not its output bytes: no source to copy from (fd -1),
+    // so `fill` writes it, gathered element by element out of the mapped storage.
+    std::vector<StridedLayout> layouts(tensors.size());
+    for (std::size_t k = 0; k < tensors.size(); ++k) {
+      const TensorRecord& record = records[tensors[k]];
+      if (record.info.strided()) {
+        layouts[k] =
+            StridedLayout{record.info.shape, record.info.strides, bit_size(record.info.dtype) / 8};
+      }
+      sources.push_back(detail::FileBytes{record.info.strided() ? -1 : mappings[record.file].fd(),
+                                          record.offset});
     }
     // Where the kernel cannot copy between the files, the bytes come through pread.
     const auto fill = [&](std::size_t index, std::uint64_t offset, std::span<std::byte> out) {
       const TensorRecord& record = records[tensors[index]];
+      if (record.info.strided()) {
+        const std::uint64_t element = layouts[index].element_bytes;
+        STLOAD_EXPECT(offset % element == 0 && out.size() % element == 0, ErrorCode::Io,
+                      "tensor '" + record.info.name + "': a strided write split an element");
+        detail::gather_run(layouts[index], mappings[record.file].bytes().data() + record.offset,
+                           offset / element, out.size() / element, out.data());
+        return;
+      }
       try {
         mappings[record.file].read_at(out.data(), out.size(), record.offset + offset);
       } catch (const Error& e) {
@@ -244,7 +268,7 @@ ConvertResult convert(const Checkpoint& source, const fs::path& out,
   result.metadata = has_torch_file(source) ? std::map<std::string, std::string>{{"format", "pt"}}
                                            : source.metadata();
   if (!result.tied.empty()) result.metadata[kTiedMetadataKey] = tied_json(result.tied);
-  for (const std::size_t i : selection.tensors) result.bytes += source.tensors()[i].bytes();
+  for (const std::size_t i : selection.tensors) result.bytes += written_bytes(source.tensors()[i]);
   result.tensors = selection.tensors.size();
 
   const auto shards = split_shards(source, selection.tensors, options.shard_bytes);

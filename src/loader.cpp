@@ -130,6 +130,17 @@ LoadedModel load(const Checkpoint& checkpoint, const LoadOptions& given,
                 "the " + engine->name() + " engine cannot convert dtypes yet (" +
                     std::to_string(plan.converted_tensors) +
                     " tensors would be converted); load with the cpu engine or without dtype");
+  if (plan.gathered_tensors != 0 && !engine->gathers_strided()) {
+    const auto strided = std::find_if(plan.tensors.begin(), plan.tensors.end(), [&](const auto& t) {
+      return checkpoint.tensors()[t.tensor].info.strided();
+    });
+    STLOAD_FAIL(ErrorCode::InvalidArgument,
+                "the " + engine->name() + " engine cannot copy strided tensors yet: tensor '" +
+                    (strided != plan.tensors.end() ? strided->name : std::string("?")) + "' (and " +
+                    std::to_string(plan.gathered_tensors - 1) +
+                    " more) is not stored contiguously; load with the cpu engine, or save it "
+                    "with .contiguous()");
+  }
   detail::check_caller_memory(plan, checkpoint, options, *engine);
   const double plan_seconds = seconds_since(start);
 

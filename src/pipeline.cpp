@@ -81,8 +81,8 @@ class Pipeline {
   }
 
  private:
-  // Whether a chunk is read straight into its arena. A converting chunk never is: its staged
-  // bytes are the file's dtype, and the engine converts them out of a slot.
+  // Whether a chunk is read straight into its arena. A converting or gathering chunk never is:
+  // its staged bytes are the file's dtype or storage order, and the engine lands them from a slot.
   [[nodiscard]] bool direct(const Chunk& chunk) const {
     return direct_[chunk.arena] && chunk.action == ChunkAction::Copy;
   }
@@ -148,7 +148,11 @@ class Pipeline {
         }
         std::byte* buffer = staging_ + slot * slot_bytes_;
         fill(chunk, buffer, stream_staged_[chunk.arena]);
-        if (chunk.action == ChunkAction::Convert) {
+        if (chunk.action == ChunkAction::Gather) {
+          const GatherBox& box = plan_.gathers[chunk.gather];
+          session_->gather_async(slot, buffer, *arenas_[chunk.arena],
+                                 plan_.pieces[chunk.first_piece], plan_.layouts[box.layout], box);
+        } else if (chunk.action == ChunkAction::Convert) {
           session_->convert_async(
               slot, buffer, *arenas_[chunk.arena], chunk,
               std::span<const Piece>(plan_.pieces.data() + chunk.first_piece, chunk.piece_count));
@@ -218,13 +222,18 @@ class Pipeline {
     Progress progress;
     // Files count the bytes read, the load its output bytes (bytes_total is the tensors' output
     // sizes): a converted piece lands as a different number of bytes than it reads.
+    // A gathered chunk reads a storage run and lands its box's elements.
     const std::uint64_t in = chunk.action == ChunkAction::Convert ? bit_size(chunk.from) / 8 : 1;
     const std::uint64_t out = chunk.action == ChunkAction::Convert ? bit_size(chunk.to) / 8 : 1;
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
       const Piece& piece = plan_.pieces[p];
       file_done_[piece.file] += piece.bytes;
-      bytes_done_ += piece.bytes / in * out;
+      if (chunk.action != ChunkAction::Gather) bytes_done_ += piece.bytes / in * out;
       progress.file = piece.file;  // every piece of a chunk is from one file
+    }
+    if (chunk.action == ChunkAction::Gather) {
+      const GatherBox& box = plan_.gathers[chunk.gather];
+      bytes_done_ += box.elements * plan_.layouts[box.layout].element_bytes;
     }
     // Once the load is cancelled or failed the caller hears nothing more: the stop flag is read
     // and (on cancel) set under the lock, so no other reader can call back in between.

@@ -21,6 +21,13 @@ std::string gib(std::uint64_t bytes) {
   return std::to_string(static_cast<double>(bytes) / static_cast<double>(1ULL << 30U)) + " GiB";
 }
 
+// "(1, 4)", for messages.
+std::string dims_text(const std::vector<std::uint64_t>& v) {
+  std::string text = "(";
+  for (std::size_t i = 0; i < v.size(); ++i) text += (i ? ", " : "") + std::to_string(v[i]);
+  return text + (v.size() == 1 ? ",)" : ")");
+}
+
 // Chunks being filled, one per arena, so that tensors interleaved across devices still coalesce.
 struct OpenChunk {
   Chunk chunk;
@@ -32,9 +39,15 @@ class ChunkBuilder {
   ChunkBuilder(LoadPlan& plan, std::uint64_t chunk_bytes)
       : plan_(plan), chunk_bytes_(chunk_bytes) {}
 
-  // `from`: the dtype the file stores the tensor as; another output dtype makes it convert.
-  void add(const PlannedTensor& placed, Dtype from) {
+  // `record`: the tensor as the file stores it; another output dtype makes it convert, strides
+  // make it gather.
+  void add(const PlannedTensor& placed, const TensorRecord& record) {
     if (plan_.arenas[placed.arena].file_view) return;  // a view of the file: nothing to copy
+    const Dtype from = record.info.dtype;
+    if (record.info.strided()) {
+      add_gathered(placed, record.info.strides);
+      return;
+    }
     if (from != placed.output.dtype) {
       add_converted(placed, from);
       return;
@@ -110,6 +123,92 @@ class ChunkBuilder {
       }
     }
     close(open);
+  }
+
+  // A strided tensor's Gather chunks (plan.hpp, GatherBox). Its one source range is the storage
+  // span of its elements, element (0, ..., 0) first. The dimensions are taken in storage order
+  // (stride descending): the boxes hold every index of the dimensions of small strides, a range
+  // of one dimension, and single indices of the larger ones, choosing the most whole dimensions
+  // whose storage run fits a chunk. Each box then stages one run of at most chunk_bytes, and a
+  // tensor of any size needs about (storage span / chunk size) boxes; layouts whose runs are
+  // mostly gaps (huge strides over few elements) could need one box per element, so those are
+  // refused past a bound instead of growing the plan without one.
+  void add_gathered(const PlannedTensor& placed, const std::vector<std::uint64_t>& strides) {
+    const std::vector<std::uint64_t>& shape = placed.output.shape;
+    const std::size_t rank = shape.size();
+    std::uint64_t elements = 1;
+    for (const std::uint64_t d : shape) elements *= d;  // no overflow: the output has a size
+    if (elements == 0 || placed.sources.empty()) return;
+    const std::uint64_t element = placed.output.bytes / elements;
+    const SourceRange& source = placed.sources.front();
+    std::vector<std::size_t> order(rank);  // dimensions, largest stride first
+    for (std::size_t d = 0; d < rank; ++d) order[d] = d;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return strides[a] > strides[b]; });
+    // after[k]: storage elements spanned by whole dimensions order[k+1..] (1 for none). The span
+    // fits in the storage (checked when the file was opened), so no sum here overflows.
+    std::vector<std::uint64_t> after(rank, 1);
+    for (std::size_t k = rank - 1; k-- > 0;)
+      after[k] = after[k + 1] + (shape[order[k + 1]] - 1) * strides[order[k + 1]];
+    const std::uint64_t limit = chunk_bytes_ / element;  // elements one run may span
+    std::size_t level = 0;  // the dimension (in storage order) a box takes a range of
+    while (after[level] > limit) ++level;  // the last level always fits: after = 1
+    const std::size_t split = order[level];
+    const std::uint64_t step =
+        strides[split] == 0 ? shape[split]
+                            : std::min(shape[split], (limit - after[level]) / strides[split] + 1);
+    std::uint64_t boxes = (shape[split] + step - 1) / step;
+    bool overflow = false;
+    for (std::size_t k = 0; k < level; ++k)
+      overflow = overflow || __builtin_mul_overflow(boxes, shape[order[k]], &boxes);
+    const std::uint64_t most = max_boxes(source.bytes, elements);
+    STLOAD_EXPECT(!overflow && boxes <= most, ErrorCode::InvalidArgument,
+                  "tensor '" + placed.name +
+                      "': its strides scatter its elements too thinly for the strided copy (more "
+                      "than " +
+                      std::to_string(most) + " storage runs of at most " +
+                      std::to_string(chunk_bytes_) +
+                      " bytes); save it with .contiguous(), or raise the chunk size");
+    const std::size_t layout = plan_.layouts.size();
+    plan_.layouts.push_back(StridedLayout{shape, strides, element});
+    ++plan_.gathered_tensors;
+    std::vector<std::uint64_t> index(rank, 0);  // odometer over order[0..level-1], then `split`
+    while (true) {
+      GatherBox box{layout, std::vector<std::uint64_t>(rank, 0), shape, 1};
+      for (std::size_t k = 0; k < level; ++k) {
+        box.begin[order[k]] = index[order[k]];
+        box.end[order[k]] = index[order[k]] + 1;
+      }
+      box.begin[split] = index[split];
+      box.end[split] = std::min(shape[split], index[split] + step);
+      std::uint64_t first = 0;  // storage element of the box's first index
+      std::uint64_t span = 1;   // storage elements from it to the box's last
+      for (std::size_t d = 0; d < rank; ++d) {
+        box.elements *= box.end[d] - box.begin[d];
+        first += box.begin[d] * strides[d];
+        span += (box.end[d] - box.begin[d] - 1) * strides[d];
+      }
+      OpenChunk chunk{
+          Chunk{placed.arena, placed.arena_offset, span * element, 0, 0, ChunkAction::Gather,
+                placed.output.dtype, placed.output.dtype, plan_.gathers.size()},
+          {Piece{source.file, source.file_offset + first * element, span * element, 0,
+                 placed.arena_offset}}};
+      plan_.gathers.push_back(std::move(box));
+      emit(chunk);
+      // Next box: the range of `split` moves on, then the single indices, last in order first.
+      index[split] += step;
+      if (index[split] < shape[split]) continue;
+      index[split] = 0;
+      std::size_t k = level;
+      while (k > 0 && ++index[order[k - 1]] == shape[order[k - 1]]) index[order[--k]] = 0;
+      if (k == 0) return;
+    }
+  }
+
+  // The most Gather chunks a strided tensor may take: a few per chunk of its storage span, and
+  // one per 256 of its elements beyond that (overlapping layouts).
+  [[nodiscard]] std::uint64_t max_boxes(std::uint64_t span_bytes, std::uint64_t elements) const {
+    return 64 + 4 * (span_bytes / chunk_bytes_ + 1) + elements / 256;
   }
 
   // Takes one chunk of each arena in turn, each arena's chunks still in file order: with a
@@ -190,12 +289,16 @@ class AutoFiller {
 };
 
 // A tensor loaded as the checkpoint stores it: its record's dtype, shape and size, built from its
-// one run of file bytes.
+// one run of file bytes. A strided tensor's run is the storage span its elements reach, and its
+// output the compact size of its shape (the file checked that it does not overflow).
 PlannedTensor whole_tensor(std::size_t index, const TensorRecord& record) {
   PlannedTensor planned;
   planned.tensor = index;
   planned.name = record.info.name;
-  planned.output = OutputSpec{record.info.dtype, record.info.shape, record.bytes()};
+  const std::uint64_t size = record.info.strided()
+                                 ? record.info.elements() * (bit_size(record.info.dtype) / 8)
+                                 : record.bytes();
+  planned.output = OutputSpec{record.info.dtype, record.info.shape, size};
   if (record.bytes() > 0)
     planned.sources.push_back(SourceRange{record.file, record.offset, record.bytes(), 0});
   return planned;
@@ -224,6 +327,32 @@ std::optional<std::size_t> view_arena(LoadPlan& plan, const Checkpoint& checkpoi
   return plan.arenas.size() - 1;
 }
 
+// A part of a strided tensor is a box of it: the same strides over the part's shape, its
+// storage span starting at the part's first element. Its Gather chunks copy it as a whole.
+void strided_part(const TensorRecord& record,
+                  const std::vector<std::pair<std::uint64_t, std::uint64_t>>& bounds,
+                  PlannedTensor& planned) {
+  const std::uint64_t element = bit_size(record.info.dtype) / 8;
+  const std::vector<std::uint64_t>& strides = record.info.strides;
+  std::uint64_t elements = 1;
+  std::uint64_t first = 0;
+  std::uint64_t span = 1;
+  planned.output.shape.clear();
+  for (std::size_t d = 0; d < bounds.size(); ++d) {
+    const auto [begin, end] = bounds[d];
+    planned.output.shape.push_back(end - begin);
+    elements *= end - begin;
+    first += begin * strides[d];
+    if (end > begin) span += (end - begin - 1) * strides[d];
+  }
+  planned.output.bytes = elements * element;
+  planned.sources.clear();
+  if (elements != 0) {
+    planned.sources.push_back(
+        SourceRange{record.file, record.offset + first * element, span * element, 0});
+  }
+}
+
 // The tensor-parallel part of each tensor (PlanOptions::tensor_parallel): its split rule, found
 // once per name, and the checks that need the whole checkpoint.
 class Slicer {
@@ -243,7 +372,12 @@ class Slicer {
   void apply(const TensorRecord& record, PlannedTensor& planned) const {
     if (options_.empty()) return;
     const auto bounds = detail::slice_bounds(record, options_, rules_.find(record.info.name));
-    if (!bounds.empty()) detail::plan_region(record, bounds, planned.output, planned.sources);
+    if (bounds.empty()) return;
+    if (record.info.strided()) {
+      strided_part(record, bounds, planned);
+    } else {
+      detail::plan_region(record, bounds, planned.output, planned.sources);
+    }
   }
 
  private:
@@ -329,6 +463,13 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
     converter.apply(planned);       // another dtype: the output's element size, same bytes read
     const bool converted = planned.output.dtype != record.info.dtype;
     if (converted) ++plan.converted_tensors;
+    // A Gather chunk lands elements as they are stored; converting them on the way is not built.
+    STLOAD_EXPECT(!converted || !record.info.strided(), ErrorCode::InvalidArgument,
+                  "tensor '" + planned.name + "' is strided (stride " +
+                      dims_text(record.info.strides) + ") and cannot be loaded as " +
+                      std::string(to_string(planned.output.dtype)) +
+                      ": strided copies do not convert dtypes yet; load it without a dtype for "
+                      "it, or save it with .contiguous()");
     const auto own = options.own_arenas.find(planned.name);
     if (own != options.own_arenas.end()) {
       planned.arena = plan.arenas.size();
@@ -350,9 +491,11 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
                         "' matches no device_map entry (add its name, a prefix of it, or \"\")");
       device = *found;
     }
-    // A converted tensor is never a view: its bytes are not the file's.
-    if (!converted && std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
-                          options.view_devices.end()) {
+    // A converted tensor is never a view: its bytes are not the file's; nor is a strided one,
+    // whose file bytes are not in row-major order.
+    if (!converted && !record.info.strided() &&
+        std::find(options.view_devices.begin(), options.view_devices.end(), device) !=
+            options.view_devices.end()) {
       const auto view = view_arena(plan, checkpoint, planned, device);
       arena_cursor.resize(plan.arenas.size(), 0);  // parallel to the arenas, views' included
       if (view) {
@@ -386,8 +529,7 @@ LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options) {
   }
 
   ChunkBuilder builder(plan, options.chunk_bytes);
-  for (const PlannedTensor& placed : plan.tensors)
-    builder.add(placed, tensors[placed.tensor].info.dtype);
+  for (const PlannedTensor& placed : plan.tensors) builder.add(placed, tensors[placed.tensor]);
   builder.finish();
   return plan;
 }

@@ -160,7 +160,9 @@ void write_file(const std::filesystem::path& path, std::span<const TensorSpec> t
       const auto part =
           static_cast<std::size_t>(std::min<std::uint64_t>(kWriteBlock, sizes[i] - done));
       std::size_t copied = 0;
-      if (copying) {
+      // A source of fd -1 has no bytes to copy as they are (a strided tensor): `fill` writes it,
+      // and the tensors after it are still copied.
+      if (copying && sources[i].fd >= 0) {
         copied =
             static_cast<std::size_t>(file.copy_from(sources[i].fd, sources[i].offset + done, part));
         copying = copied == part;  // once refused, the rest goes through `fill`

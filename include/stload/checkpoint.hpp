@@ -44,7 +44,8 @@ struct TensorRecord {
   std::size_t file = 0;      ///< index into Checkpoint::files()
   std::uint64_t offset = 0;  ///< absolute offset of the first byte in that file
 
-  /// @brief The tensor's size in bytes.
+  /// @brief The tensor's bytes in its file: its size, or for a strided tensor
+  /// (TensorInfo::strides) the storage span it covers; a load's output size is its shape's.
   [[nodiscard]] std::uint64_t bytes() const noexcept { return info.bytes(); }
 };
 
@@ -97,7 +98,7 @@ class Checkpoint {
   [[nodiscard]] const TensorRecord* find(std::string_view name) const noexcept;
   /// @brief The tensor called `name`. @throws Error TensorNotFound
   [[nodiscard]] const TensorRecord& at(std::string_view name) const;
-  /// @brief Sum of all tensors' bytes.
+  /// @brief Sum of all tensors' bytes (TensorRecord::bytes: a strided tensor's storage span).
   [[nodiscard]] std::uint64_t total_bytes() const noexcept;
   /// @brief The first file's __metadata__ (the one a single-file checkpoint has).
   [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept;
@@ -112,7 +113,7 @@ class Checkpoint {
 
   /// @brief The whole mapped file; touching it pages the file in.
   [[nodiscard]] std::span<const std::byte> file_bytes(std::size_t file) const;
-  /// @brief A tensor's bytes in the mapping.
+  /// @brief A tensor's bytes in the mapping (a strided tensor's storage span, in storage order).
   [[nodiscard]] std::span<const std::byte> tensor_bytes(const TensorRecord& tensor) const;
 
   struct Impl;

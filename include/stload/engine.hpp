@@ -52,6 +52,14 @@ class CopySession {
   ///         CopyEngine::converts_dtypes)
   virtual void convert_async(std::size_t slot, const std::byte* source, Buffer& arena,
                              const Chunk& chunk, std::span<const Piece> pieces);
+  /// @brief Starts a ChunkAction::Gather chunk staged at `source`: the elements of `box` (of a
+  /// tensor laid out as `layout`) are copied from their staged places to their compact row-major
+  /// places in `arena`, from `piece.destination_offset` on (plan.hpp, GatherBox). Same ordering
+  /// and wait rules as copy_async.
+  /// @throws Error InvalidArgument by default: an engine that gathers overrides it (and
+  ///         CopyEngine::gathers_strided)
+  virtual void gather_async(std::size_t slot, const std::byte* source, Buffer& arena,
+                            const Piece& piece, const StridedLayout& layout, const GatherBox& box);
   /// @brief Blocks until the slot's last copy is complete. @throws Error if that copy failed
   virtual void wait(std::size_t slot) = 0;
 };
@@ -86,6 +94,9 @@ class CopyEngine {
   /// @brief True when this engine's sessions implement CopySession::convert_async: a load that
   /// converts dtypes on an engine that does not is refused before anything is allocated.
   [[nodiscard]] virtual bool converts_dtypes() const { return false; }
+  /// @brief True when this engine's sessions implement CopySession::gather_async: a load of a
+  /// strided tensor on an engine that does not is refused before anything is allocated.
+  [[nodiscard]] virtual bool gathers_strided() const { return false; }
 
   /// @brief One arena. @throws Error OutOfMemory naming the device and size
   [[nodiscard]] virtual std::unique_ptr<Buffer> allocate_arena(Device device,

@@ -23,9 +23,19 @@ struct TensorInfo {
   std::vector<std::uint64_t> shape;  ///< empty for a scalar
   std::uint64_t begin = 0;           ///< first byte, relative to the data section
   std::uint64_t end = 0;             ///< one past the last byte, relative to the data section
+  /// @brief How the elements are laid out in [begin, end): empty for compact row-major (every
+  /// safetensors tensor, and every contiguous PyTorch one); else one stride per dimension, in
+  /// elements, of a PyTorch view (a transpose, a slice with gaps, an expand's 0): element
+  /// (i0, i1, ...) is at begin + (i0 * strides[0] + i1 * strides[1] + ...) * element size, and
+  /// [begin, end) is the storage span those elements cover. Loads copy such a tensor to compact
+  /// row-major (ChunkAction::Gather).
+  std::vector<std::uint64_t> strides;
 
-  /// @brief Size of the tensor's data in bytes.
+  /// @brief Bytes of the file the tensor covers: its size, or for a strided tensor the span of
+  /// its storage its elements reach (larger than its size with gaps, smaller with strides of 0).
   [[nodiscard]] std::uint64_t bytes() const noexcept { return end - begin; }
+  /// @brief True when `strides` is not empty: the tensor is not stored compact row-major.
+  [[nodiscard]] bool strided() const noexcept { return !strides.empty(); }
   /// @brief Number of elements (1 for a scalar, 0 for an empty tensor).
   [[nodiscard]] std::uint64_t elements() const noexcept;
 };

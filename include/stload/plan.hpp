@@ -79,6 +79,33 @@ struct Piece {
 enum class ChunkAction : std::uint8_t {
   Copy,     ///< the staged bytes land as they are, `bytes` of them at `arena_offset`
   Convert,  ///< each piece's elements are converted from Chunk::from to Chunk::to as they land
+  /// A run of a strided tensor's storage (TensorInfo::strides) is staged, and the elements of
+  /// one box of the tensor (LoadPlan::gathers[Chunk::gather]) are copied out of it to their
+  /// compact row-major places in the output.
+  Gather,
+};
+
+/// @brief How a strided tensor's elements sit in its storage (TensorInfo::strides), for the
+/// copy step of its Gather chunks.
+struct StridedLayout {
+  std::vector<std::uint64_t> shape;   ///< the tensor's dimensions (its output's too)
+  std::vector<std::uint64_t> stride;  ///< per dimension, in elements of the storage
+  std::uint64_t element_bytes = 1;    ///< size of one element
+};
+
+/// @brief The elements one Gather chunk copies: a box of index ranges [begin[d], end[d]) of a
+/// strided tensor. The chunk's one piece stages the storage run from the box's first element
+/// (index `begin`) to its last, so the element at index i is staged at
+/// sum_d (i[d] - begin[d]) * stride[d] * element_bytes; it lands at the piece's
+/// destination_offset (the tensor's output byte 0) + its row-major index * element_bytes. A
+/// tensor's boxes partition its elements, and each box's storage run fits one chunk, so staging
+/// stays within the chunk size however large the tensor (the boxes follow the storage order:
+/// whole dimensions of small strides, a range of one, single indices of the larger ones).
+struct GatherBox {
+  std::size_t layout = 0;            ///< index into LoadPlan::layouts
+  std::vector<std::uint64_t> begin;  ///< first index of the box, per dimension
+  std::vector<std::uint64_t> end;    ///< one past its last index, per dimension
+  std::uint64_t elements = 0;        ///< elements in the box: the product of end - begin
 };
 
 /// @brief One unit of streaming: one staging slot's worth, copied to one arena range at once.
@@ -95,6 +122,10 @@ struct Chunk {
   /// output's). A converting chunk holds pieces of one tensor only, and is always staged.
   Dtype from = Dtype::U8;
   Dtype to = Dtype::U8;  ///< see `from`
+  /// @brief With ChunkAction::Gather: index into LoadPlan::gathers. Such a chunk holds one piece
+  /// (`bytes` of storage, at most the chunk size), is always staged, and `arena_offset` is its
+  /// tensor's output byte 0.
+  std::size_t gather = 0;
 };
 
 /// @brief What to load and how to cut it.
@@ -133,20 +164,25 @@ struct LoadPlan {
   std::vector<ArenaPlan> arenas;       ///< one per device used
   std::vector<PlannedTensor> tensors;  ///< selected tensors, in checkpoint order
   std::vector<Piece> pieces;           ///< every chunk's pieces, chunk after chunk
-  std::vector<Chunk> chunks;         ///< in file order, so reading streams each file front to back
-  std::uint64_t tensor_bytes = 0;    ///< bytes of the loaded tensors: their output sizes summed
-  std::uint64_t source_bytes = 0;    ///< bytes read from the files: the source ranges summed
-  std::uint64_t chunk_bytes = 0;     ///< the chunk size the plan was cut with
-  std::uint64_t viewed_tensors = 0;  ///< tensors that are views of their file (file_view arenas)
-  std::uint64_t viewed_bytes = 0;    ///< their bytes (in tensor_bytes, not in source_bytes)
+  std::vector<Chunk> chunks;  ///< in file order, so reading streams each file front to back
+  std::vector<StridedLayout> layouts;   ///< one per strided tensor planned (Gather chunks)
+  std::vector<GatherBox> gathers;       ///< one per Gather chunk
+  std::uint64_t tensor_bytes = 0;       ///< bytes of the loaded tensors: their output sizes summed
+  std::uint64_t source_bytes = 0;       ///< bytes read from the files: the source ranges summed
+  std::uint64_t chunk_bytes = 0;        ///< the chunk size the plan was cut with
+  std::uint64_t viewed_tensors = 0;     ///< tensors that are views of their file (file_view arenas)
+  std::uint64_t viewed_bytes = 0;       ///< their bytes (in tensor_bytes, not in source_bytes)
   std::uint64_t unaligned_copies = 0;   ///< tensors on a view device copied instead: their file
                                         ///< offset is not a multiple of their element size
   std::uint64_t converted_tensors = 0;  ///< tensors whose output dtype differs from the file's
+  std::uint64_t gathered_tensors = 0;   ///< strided tensors made compact by Gather chunks
 };
 
 /// @brief Plans a load of `checkpoint` under `options`.
-/// @throws Error InvalidArgument for a tensor no rule maps, a bad chunk size or a dtype
-///         conversion that is not supported; OutOfMemory when an
+/// @throws Error InvalidArgument for a tensor no rule maps, a bad chunk size, a dtype
+///         conversion that is not supported, or a strided tensor asked to convert or to be
+///         sliced (tensor parallelism), or whose layout scatters its elements too thinly for
+///         Gather chunks; OutOfMemory when an
 ///         `auto` map cannot fit the model in the devices' limits.
 [[nodiscard]] LoadPlan make_plan(const Checkpoint& checkpoint, const PlanOptions& options);
 

@@ -238,6 +238,11 @@ class PyCheckpoint {
     return nb::cast(std::move(array));
   }
 
+  // A tensor's element strides in its storage (a strided PyTorch view); empty when compact.
+  [[nodiscard]] nb::tuple strides(const std::string& name) const {
+    return nb::tuple(nb::cast(checkpoint_->at(name).info.strides));
+  }
+
   // stload.convert: writes the checkpoint as safetensors at `out` (os.fsencode()'s bytes),
   // streamed from the files with the GIL released; returns what was written as a dict.
   [[nodiscard]] nb::dict convert_to(const nb::bytes& out, bool dedupe_tied,
@@ -320,6 +325,7 @@ NB_MODULE(_stload, m) {
            "destinations"_a = nb::list(), "allocators"_a = nb::list(), "rank"_a = 0, "world"_a = 1,
            "split"_a = nb::list(), "dtype"_a = std::string())
       .def("mapped", &PyCheckpoint::mapped, "name"_a)
+      .def("strides", &PyCheckpoint::strides, "name"_a)
       .def("convert", &PyCheckpoint::convert_to, "out"_a, "dedupe_tied"_a, "shard_bytes"_a);
 
   m.def("_parse_buffer", &parse_buffer, "data"_a,

@@ -194,9 +194,19 @@ class TensorSlice:
                 return _meta_tensor(self._dtype, self._shape)[index]
             # The bytes stay in the page cache mapping; only the selected elements are copied out.
             raw = checkpoint.mapped(self._name)
-            view = raw.view(np.dtype(fw.numpy_carrier(self._dtype))).reshape(
-                fw.carrier_shape(self._dtype, self._shape, raw.nbytes)
-            )
+            strides = checkpoint.strides(self._name)
+            if strides:
+                # A strided PyTorch view: the mapping is the storage span its elements reach,
+                # element (0, ..., 0) first; numpy walks it with the view's strides.
+                flat = raw.view(np.dtype(fw.numpy_carrier(self._dtype)))
+                view = np.lib.stride_tricks.as_strided(
+                    flat, shape=self._shape, strides=[s * flat.itemsize for s in strides],
+                    writeable=False,
+                )
+            else:
+                view = raw.view(np.dtype(fw.numpy_carrier(self._dtype))).reshape(
+                    fw.carrier_shape(self._dtype, self._shape, raw.nbytes)
+                )
             part = np.array(view[index], copy=True)
         if owner._framework == "np":
             return part

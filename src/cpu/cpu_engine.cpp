@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cpu/convert_elements.hpp"
+#include "cpu/gather_elements.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "stload/engine.hpp"
@@ -168,6 +169,51 @@ class CpuSession final : public CopySession {
     });
   }
 
+  // Gathers on the slot's stream like a copy. The box's last element (its output index and its
+  // staged place) is checked against the arena and the staged run before anything is queued.
+  void gather_async(std::size_t slot, const std::byte* source, Buffer& arena, const Piece& piece,
+                    const StridedLayout& layout, const GatherBox& box) override {
+    STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
+    const std::size_t rank = layout.shape.size();
+    STLOAD_EXPECT(
+        layout.stride.size() == rank && box.begin.size() == rank && box.end.size() == rank,
+        ErrorCode::InvalidArgument, "gather box and layout of different ranks");
+    std::uint64_t output_elements = 1;
+    std::uint64_t last_output = 0;  // row-major index of the box's last element
+    std::uint64_t last_staged = 0;  // its staged element
+    for (std::size_t d = 0; d < rank; ++d) {
+      STLOAD_EXPECT(box.begin[d] < box.end[d] && box.end[d] <= layout.shape[d],
+                    ErrorCode::InvalidArgument, "gather box outside its tensor");
+      last_output = last_output * layout.shape[d] + (box.end[d] - 1);
+      last_staged += (box.end[d] - 1 - box.begin[d]) * layout.stride[d];
+      output_elements *= layout.shape[d];
+    }
+    const std::uint64_t element = layout.element_bytes;
+    STLOAD_EXPECT((last_staged + 1) * element <= piece.bytes &&
+                      piece.destination_offset <= arena.size() &&
+                      output_elements * element <= arena.size() - piece.destination_offset &&
+                      last_output < output_elements,
+                  ErrorCode::InvalidArgument,
+                  "gather of " + std::to_string(box.elements) + " elements to " +
+                      std::to_string(piece.destination_offset) + " overruns an arena of " +
+                      std::to_string(arena.size()) + " or its staged run");
+    SlotEvent& event = events_[slot];
+    {
+      const std::lock_guard lock(event.mutex);
+      event.done = false;
+      event.error = nullptr;
+    }
+    std::byte* output = arena.data() + piece.destination_offset;
+    streams_[slot % streams_.size()]->push([&event, &layout, &box, source, output] {
+      detail::gather_box(layout, box, source, output);
+      {
+        const std::lock_guard lock(event.mutex);
+        event.done = true;
+      }
+      event.done_cv.notify_all();
+    });
+  }
+
   void wait(std::size_t slot) override {
     STLOAD_EXPECT(slot < events_.size(), ErrorCode::InvalidArgument, "slot out of range");
     SlotEvent& event = events_[slot];
@@ -197,6 +243,7 @@ class CpuEngine final : public CopyEngine {
   [[nodiscard]] bool serves(Device device) const override { return device.kind == DeviceKind::Cpu; }
   [[nodiscard]] bool host_addressable(Device device) const override { return serves(device); }
   [[nodiscard]] bool converts_dtypes() const override { return true; }
+  [[nodiscard]] bool gathers_strided() const override { return true; }
 
   [[nodiscard]] std::uint64_t free_memory(Device device) const override {
     const auto it = options_.capacity.find(device);

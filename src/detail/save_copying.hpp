@@ -15,7 +15,8 @@
 
 namespace stload::detail {
 
-/// Where a tensor's bytes are: an open file and the offset of its first byte.
+/// Where a tensor's bytes are: an open file and the offset of its first byte; fd -1: nowhere to
+/// copy them from as they are, so `fill` writes them.
 struct FileBytes {
   int fd = -1;
   std::uint64_t offset = 0;

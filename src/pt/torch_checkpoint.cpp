@@ -188,11 +188,6 @@ TorchCheckpoint read_torch_checkpoint(const ArchiveBytes& archive) {
     const TensorRef& t = pickle.tensors[static_cast<std::size_t>(value.integer)];
     const StorageRef& s = pickle.storages[t.storage];
     const std::string what = "tensor " + quoted(name);
-    STLOAD_EXPECT(contiguous(t), ErrorCode::InvalidHeader,
-                  what + " is not contiguous (shape " + dims(t.shape) + ", stride " +
-                      dims(t.stride) +
-                      "): strided tensors await the strided copy of plan v2; save it with "
-                      ".contiguous() for now");
     const ZipEntry& entry = zip.at(prefix + "data/" + s.key);
     check_stored(entry);
     const std::uint64_t storage_size = entry.size;
@@ -201,19 +196,43 @@ TorchCheckpoint read_torch_checkpoint(const ArchiveBytes& archive) {
     for (const std::uint64_t d : t.shape)
       STLOAD_EXPECT(mul(elements, d, elements), ErrorCode::ValidationOverflow,
                     what + ": element count of shape " + dims(t.shape) + " overflows");
+    // The storage elements the view reaches: 1 + sum (size - 1) * stride past its offset (strides
+    // are non-negative: the pickle reader refuses negative ints). A compact tensor reaches
+    // exactly its elements; a strided one reaches a span that gaps make longer and strides of 0
+    // (expand) make shorter. Each step is checked, since a hostile pickle chooses the numbers.
+    const bool strided = elements != 0 && !contiguous(t);
+    std::uint64_t reach = elements;  // elements of storage the view spans
+    if (strided) {
+      reach = 1;
+      for (std::size_t d = 0; d < t.shape.size(); ++d) {
+        std::uint64_t step = 0;
+        STLOAD_EXPECT(mul(t.shape[d] - 1, t.stride[d], step) && reach + step >= reach,
+                      ErrorCode::ValidationOverflow,
+                      what + ": the storage span of shape " + dims(t.shape) + " with stride " +
+                          dims(t.stride) + " overflows");
+        reach += step;
+      }
+    }
     std::uint64_t begin = 0;
     std::uint64_t bytes = 0;
-    STLOAD_EXPECT(mul(t.storage_offset, element, begin) && mul(elements, element, bytes) &&
+    STLOAD_EXPECT(mul(t.storage_offset, element, begin) && mul(reach, element, bytes) &&
                       begin <= storage_size && bytes <= storage_size - begin,
                   ErrorCode::InvalidOffset,
                   what + " (" + std::string(to_string(t.dtype)) + " " + dims(t.shape) +
-                      " at element " + std::to_string(t.storage_offset) +
+                      (strided ? " stride " + dims(t.stride) : std::string()) + " at element " +
+                      std::to_string(t.storage_offset) +
                       ") needs more bytes than its storage entry '" + entry.name + "' holds (" +
                       std::to_string(storage_size) + ")");
+    // The loaded (compact) size must be expressible too: a stride-0 view can claim many more
+    // elements than its storage holds.
+    std::uint64_t output_bytes = 0;
+    STLOAD_EXPECT(mul(elements, element, output_bytes), ErrorCode::ValidationOverflow,
+                  what + ": the size of shape " + dims(t.shape) + " overflows");
     TensorInfo info;
     info.name = name;
     info.dtype = t.dtype;
     info.shape = t.shape;
+    if (strided) info.strides = t.stride;
     tensors.push_back(std::move(info));
     offsets.push_back(entry.data_offset + begin);
     tensors.back().end = bytes;  // length for now; made relative below

@@ -53,6 +53,7 @@ class CountingEngine final : public CopyEngine {
     return inner_->free_memory(device);
   }
   [[nodiscard]] bool converts_dtypes() const override { return inner_->converts_dtypes(); }
+  [[nodiscard]] bool gathers_strided() const override { return inner_->gathers_strided(); }
   [[nodiscard]] bool host_addressable(Device device) const override {
     return inner_->host_addressable(device);
   }
@@ -109,6 +110,13 @@ class CountingEngine final : public CopyEngine {
       inject(engine_.copies_, engine_.faults_.copy, "copy", ErrorCode::Io);
       inner_->convert_async(slot, source, unwrap(arena), chunk, pieces);
       engine_.bytes_copied_.fetch_add(chunk.bytes);
+    }
+    // Counted and failed like a copy too: the copy step of a Gather chunk.
+    void gather_async(std::size_t slot, const std::byte* source, Buffer& arena, const Piece& piece,
+                      const StridedLayout& layout, const GatherBox& box) override {
+      inject(engine_.copies_, engine_.faults_.copy, "copy", ErrorCode::Io);
+      inner_->gather_async(slot, source, unwrap(arena), piece, layout, box);
+      engine_.bytes_copied_.fetch_add(piece.bytes);
     }
     void wait(std::size_t slot) override {
       inject(engine_.waits_, engine_.faults_.wait, "wait", ErrorCode::Io);
