@@ -165,7 +165,18 @@ std::uint16_t f32_to_f16(std::uint32_t bits) {
 // compiled for AVX2 and for AVX-512 (x86-64-v4) and picked at load time by the CPU it runs on
 // (an ifunc): the baseline's SSE2 vectors are 4 lanes and lack unsigned compares and blends,
 // which leaves BF16 -> F16 compute-bound at about half of memcpy's rate.
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+// Not under ThreadSanitizer: the ifunc resolvers run while the executable is relocated, before
+// the TSan runtime is up, and their instrumented code crashes there (a static link segfaults at
+// start); the TSan build keeps the baseline loops, which compute the same bits.
+#if defined(__SANITIZE_THREAD__)
+#define STLOAD_NO_VECTOR_CLONES 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define STLOAD_NO_VECTOR_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__) && \
+    !defined(STLOAD_NO_VECTOR_CLONES)
 #define STLOAD_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define STLOAD_VECTOR_CLONES
