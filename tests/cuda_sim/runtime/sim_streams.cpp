@@ -1,10 +1,11 @@
 // Streams, events and copies of the simulated runtime. Each stream is a worker thread that runs
-// its queue in order, sleeping a random delay before each operation, so a copy completes long
-// after cudaMemcpyAsync returned and the caller must wait on an event before touching its source.
-// The rules of the CUDA Programming Guide's "Stream and Event Behavior" are checked here:
-// cudaEventRecord fails for an event and a stream of different devices; a copy may go to a stream
-// of any device. A host-to-device copy's source is checksummed at enqueue and again (in the
-// destination) once executed, so a source changed before its copy completed is caught.
+// its queue in order, sleeping a random delay before its operations (each of the first
+// SimConfig::delayed_operations, one in 16 after), so a copy completes long after cudaMemcpyAsync
+// returned and the caller must wait on an event before touching its source. The rules of the CUDA
+// Programming Guide's "Stream and Event Behavior" are checked here: cudaEventRecord fails for an
+// event and a stream of different devices; a copy may go to a stream of any device. A
+// host-to-device copy's source is checksummed at enqueue and again (in the destination) once
+// executed, so a source changed before its copy completed is caught.
 
 #include <chrono>
 #include <cstring>
@@ -78,6 +79,8 @@ cudaError_t World::create_stream(cudaStream_t* out, unsigned flags) {
 void World::run_stream(const std::shared_ptr<StreamState>& stream, std::uint64_t seed) {
   std::mt19937_64 random(seed);
   const auto max_delay = config().max_delay.count();
+  const std::uint64_t delayed_operations = config().delayed_operations;
+  std::uint64_t executed = 0;
   std::unique_lock lock(stream->mutex);
   for (;;) {
     stream->cv.wait(lock, [&] { return stream->closing || !stream->queue.empty(); });
@@ -86,9 +89,12 @@ void World::run_stream(const std::shared_ptr<StreamState>& stream, std::uint64_t
     stream->queue.pop_front();
     stream->busy = true;
     lock.unlock();
-    if (max_delay > 0) {
+    const std::uint64_t draw = random();
+    const bool delayed = executed < delayed_operations || draw % 16 == 0;
+    ++executed;
+    if (max_delay > 0 && delayed) {
       std::this_thread::sleep_for(std::chrono::microseconds(
-          static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(max_delay))));
+          static_cast<std::int64_t>((draw >> 4U) % static_cast<std::uint64_t>(max_delay))));
     }
     execute(op);
     lock.lock();
