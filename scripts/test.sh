@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (.ci/run) and as the README tells developers to:
 #   1. build/ci: the normal build (CUDA engine on when a toolkit is found), every ctest test, then
 #      scripts/test-python.sh when it exists;
-#   2. build/asan: every test again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc);
+#   2. build/asan: every test again under AddressSanitizer + UndefinedBehaviorSanitizer (gcc),
+#      except the build-wiring tests (labels in $ASAN_EXCLUDE_LABELS);
 #   3. build/tsan: the concurrent suites (ctest labels in $TSAN_LABELS) under ThreadSanitizer.
 # The cuda-sim suite (the CUDA engine on a simulated runtime, docs/cuda-sim.md) runs in all three:
 # it needs only the CUDA headers, so the sanitizer builds (STLOAD_CUDA=OFF) have it too.
@@ -12,6 +13,12 @@
 #   STLOAD_SANITIZER_PASSES=0  skip passes 2 and 3 (quick local runs; CI runs them)
 #   JOBS                       build and ctest parallelism (default: nproc)
 #   BUILD_DIR                  the normal build's directory (default: build/ci)
+#   ASAN_EXCLUDE_LABELS        ctest label regex pass 2 leaves out (default: package|headers). Those
+#                              tests configure and compile other projects against the library
+#                              (install + find_package, add_subdirectory, each header alone): they
+#                              check the build's wiring, which pass 1 has checked; the little their
+#                              programs load, the sanitized suites load too. They cost about four
+#                              minutes in pass 1, mostly compiling.
 #   TSAN_LABELS                ctest label regex of pass 3 (default below); suites are labelled
 #                              with their directory's name (tests/CMakeLists.txt); label any
 #                              other test 'tsan' to add it to pass 3
@@ -23,6 +30,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build/ci}
 JOBS=${JOBS:-$(nproc)}
 SANITIZER_PASSES=${STLOAD_SANITIZER_PASSES:-1}
+ASAN_EXCLUDE_LABELS=${ASAN_EXCLUDE_LABELS:-package|headers}
 TSAN_LABELS=${TSAN_LABELS:-conformance|reliability|pipeline|engine|tsan|cuda-sim}
 TSAN_TARGETS=${TSAN_TARGETS:-fuzz_load_replay}
 export BUILD_DIR
@@ -60,10 +68,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
-step "ASan + UBSan: build/asan, whole suite"
+step "ASan + UBSan: build/asan, all but labels '$ASAN_EXCLUDE_LABELS'"
 cmake --preset asan "${python[@]}" "${launcher[@]}" >/dev/null
 cmake --build build/asan -j "$JOBS"
-(cd build/asan && ctest --output-on-failure -j "$JOBS")
+(cd build/asan && ctest --output-on-failure -j "$JOBS" -LE "$ASAN_EXCLUDE_LABELS")
 
 step "TSan: build/tsan, labels '$TSAN_LABELS'"
 cmake --preset tsan "${python[@]}" "${launcher[@]}" >/dev/null
