@@ -15,6 +15,7 @@
 
 #include "stload/engine.hpp"
 #include "stload/error.hpp"
+#include "support/forwarding_engine.hpp"
 
 namespace stload::testing {
 
@@ -26,13 +27,15 @@ struct Faults {
   std::size_t session = 0;  // begin()
 };
 
-class CountingEngine final : public CopyEngine {
+class CountingEngine final : public ForwardingEngine {
  public:
   explicit CountingEngine(std::shared_ptr<CopyEngine> inner, Faults faults = {})
-      : inner_(std::move(inner)), faults_(faults) {}
+      : ForwardingEngine(std::move(inner)), faults_(faults) {}
   ~CountingEngine() override = default;
   CountingEngine(const CountingEngine&) = delete;
   CountingEngine& operator=(const CountingEngine&) = delete;
+  CountingEngine(CountingEngine&&) = delete;
+  CountingEngine& operator=(CountingEngine&&) = delete;
 
   [[nodiscard]] std::int64_t live_buffers() const noexcept { return live_->load(); }
   [[nodiscard]] std::int64_t live_sessions() const noexcept { return live_sessions_->load(); }
@@ -43,38 +46,24 @@ class CountingEngine final : public CopyEngine {
   [[nodiscard]] std::uint64_t bytes_copied() const noexcept { return bytes_copied_.load(); }
   /// True while a session is alive: a load that returned must never leave one open.
   [[nodiscard]] bool open() const noexcept { return live_sessions() != 0; }
-  [[nodiscard]] CopyEngine& inner() const noexcept { return *inner_; }
-
-  [[nodiscard]] std::string name() const override { return inner_->name(); }
-  [[nodiscard]] EngineKind kind() const override { return inner_->kind(); }
-  [[nodiscard]] std::vector<Device> devices() const override { return inner_->devices(); }
-  [[nodiscard]] bool serves(Device device) const override { return inner_->serves(device); }
-  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
-    return inner_->free_memory(device);
-  }
-  [[nodiscard]] bool converts_dtypes() const override { return inner_->converts_dtypes(); }
-  [[nodiscard]] bool gathers_strided() const override { return inner_->gathers_strided(); }
-  [[nodiscard]] bool host_addressable(Device device) const override {
-    return inner_->host_addressable(device);
-  }
 
   [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
                                                        std::uint64_t bytes) override {
     inject(allocations_, faults_.allocation, "allocation", ErrorCode::OutOfMemory);
-    return std::make_unique<Counted>(inner_->allocate_arena(device, bytes), live_);
+    return std::make_unique<Counted>(inner().allocate_arena(device, bytes), live_);
   }
   [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
     inject(allocations_, faults_.allocation, "allocation", ErrorCode::OutOfMemory);
-    return std::make_unique<Counted>(inner_->allocate_staging(bytes), live_);
+    return std::make_unique<Counted>(inner().allocate_staging(bytes), live_);
   }
 
   [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
                                                    std::span<const Device> devices) override {
     inject(sessions_, faults_.session, "session", ErrorCode::OutOfMemory);
-    return std::make_unique<Session>(*this, inner_->begin(slots, streams, devices));
+    return std::make_unique<Session>(*this, inner().begin(slots, streams, devices));
   }
   void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
-    inner_->read_back(unwrap(arena), offset, out);
+    inner().read_back(unwrap(arena), offset, out);
   }
 
   /// The message an injected failure carries.
@@ -162,7 +151,6 @@ class CountingEngine final : public CopyEngine {
     if (n == fail_at) throw Error(code, injected(what, n));
   }
 
-  std::shared_ptr<CopyEngine> inner_;
   Faults faults_;
   // Shared with the buffers, which may outlive a moved-from engine handle in a LoadedModel.
   std::shared_ptr<std::atomic<std::int64_t>> live_ = std::make_shared<std::atomic<std::int64_t>>(0);

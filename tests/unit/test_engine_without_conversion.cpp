@@ -6,45 +6,21 @@
 #include <gtest/gtest.h>
 
 #include <memory>
-#include <utility>
+#include <string>
 
 #include "conformance/conformance_support.hpp"
 #include "support/concurrent_loads.hpp"
 #include "support/counting_engine.hpp"
+#include "support/forwarding_engine.hpp"
 
 namespace stload {
 namespace {
 
-class NoConversionEngine final : public CopyEngine {
+class NoConversionEngine final : public stload::testing::ForwardingEngine {
  public:
-  explicit NoConversionEngine(std::shared_ptr<CopyEngine> inner) : inner_(std::move(inner)) {}
+  using ForwardingEngine::ForwardingEngine;
   [[nodiscard]] std::string name() const override { return "plain"; }
-  [[nodiscard]] EngineKind kind() const override { return inner_->kind(); }
-  [[nodiscard]] std::vector<Device> devices() const override { return inner_->devices(); }
-  [[nodiscard]] bool serves(Device device) const override { return inner_->serves(device); }
-  [[nodiscard]] std::uint64_t free_memory(Device device) const override {
-    return inner_->free_memory(device);
-  }
-  [[nodiscard]] bool host_addressable(Device device) const override {
-    return inner_->host_addressable(device);
-  }
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device device,
-                                                       std::uint64_t bytes) override {
-    return inner_->allocate_arena(device, bytes);
-  }
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    return inner_->allocate_staging(bytes);
-  }
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
-                                                   std::span<const Device> devices) override {
-    return inner_->begin(slots, streams, devices);
-  }
-  void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
-    inner_->read_back(arena, offset, out);
-  }
-
- private:
-  std::shared_ptr<CopyEngine> inner_;
+  [[nodiscard]] bool converts_dtypes() const override { return false; }
 };
 
 TEST(EngineWithoutConversion, a_converting_load_is_refused_before_anything_is_allocated) {

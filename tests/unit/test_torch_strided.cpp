@@ -15,6 +15,7 @@
 #include "stload/plan.hpp"
 #include "stload/tensor_map.hpp"
 #include "support/counting_engine.hpp"
+#include "support/forwarding_engine.hpp"
 #include "support/temp_dir.hpp"
 #include "support/throws_error.hpp"
 #include "support/torch_writer.hpp"
@@ -277,51 +278,26 @@ TEST(TorchStrided, a_strided_tensor_is_not_converted_and_says_so_before_allocati
   EXPECT_EQ(model.at("plain").dtype, Dtype::F64);
 }
 
-// The CPU engine with its strided copy hidden, counting arenas: what an engine without
-// gathers_strided (the CUDA engine today) gets.
-class NoGather final : public CopyEngine {
+// An engine with its strided copy hidden: what an engine without gathers_strided (the CUDA
+// engine today) gets.
+class NoGather final : public testing::ForwardingEngine {
  public:
+  using ForwardingEngine::ForwardingEngine;
   [[nodiscard]] std::string name() const override { return "nogather"; }
-  [[nodiscard]] EngineKind kind() const override { return inner_->kind(); }
-  [[nodiscard]] std::vector<Device> devices() const override { return inner_->devices(); }
-  [[nodiscard]] bool serves(Device d) const override { return inner_->serves(d); }
-  [[nodiscard]] std::uint64_t free_memory(Device d) const override {
-    return inner_->free_memory(d);
-  }
-  [[nodiscard]] bool host_addressable(Device d) const override {
-    return inner_->host_addressable(d);
-  }
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_arena(Device d, std::uint64_t bytes) override {
-    ++arenas;
-    return inner_->allocate_arena(d, bytes);
-  }
-  [[nodiscard]] std::unique_ptr<Buffer> allocate_staging(std::uint64_t bytes) override {
-    ++arenas;
-    return inner_->allocate_staging(bytes);
-  }
-  [[nodiscard]] std::unique_ptr<CopySession> begin(std::size_t slots, std::size_t streams,
-                                                   std::span<const Device> devices) override {
-    return inner_->begin(slots, streams, devices);
-  }
-  void read_back(const Buffer& arena, std::uint64_t offset, std::span<std::byte> out) override {
-    inner_->read_back(arena, offset, out);
-  }
-  int arenas = 0;
-
- private:
-  std::shared_ptr<CopyEngine> inner_ = make_cpu_engine();
+  [[nodiscard]] bool gathers_strided() const override { return false; }
 };
 
 TEST(TorchStrided, an_engine_that_cannot_gather_is_refused_naming_the_tensor) {
   TempDir dir;
   const Written w = write_views(dir, {every_layout()[0], every_layout()[5]});
   const Checkpoint checkpoint = Checkpoint::open(w.path);
-  auto engine = std::make_shared<NoGather>();
+  auto counting = std::make_shared<testing::CountingEngine>(make_cpu_engine());
+  auto engine = std::make_shared<NoGather>(counting);
   EXPECT_TRUE(throws_error([&] { (void)load(checkpoint, LoadOptions{}, engine); },
                            ErrorCode::InvalidArgument,
                            {"the nogather engine cannot copy strided tensors", "tensor 't_f32'",
                             "(and 1 more)", "cpu engine", ".contiguous()"}));
-  EXPECT_EQ(engine->arenas, 0);
+  EXPECT_EQ(counting->allocations(), 0U);
   // Without the strided tensors the same engine loads.
   LoadOptions only;
   only.only = {"plain"};
