@@ -110,43 +110,15 @@ std::uint32_t select(bool condition, std::uint32_t chosen, std::uint32_t other) 
   return other ^ ((chosen ^ other) & mask);
 }
 
-// BF16 -> F16 on the bits, selects only, so that it vectorizes. A BF16 is an F32 with its low 16
-// bits zero, so this is F32 -> F16 where the normal range never rounds (7 mantissa bits fit in
-// 10), and every BF16 below 2^16 is at most 65280 (no overflow by rounding). Subnormal results
-// round once in the hardware's float addition (round-to-nearest-even, the default mode): adding
-// 0.5 puts the F16 subnormal step 2^-24 at the last place of the sum.
-std::uint16_t bf16_to_f16(std::uint16_t bits) {
-  const std::uint32_t sign = (static_cast<std::uint32_t>(bits) & 0x8000U);
-  const std::uint32_t magnitude = (static_cast<std::uint32_t>(bits) & 0x7FFFU) << 16U;
-  // Normal: rebias the exponent by 127 - 15.
-  const std::uint32_t normal = (magnitude >> 13U) - ((127U - 15U) << 10U);
-  // Below F16's normal range (2^-14, bits 0x38800000): m * 2^-24 rounded, by 0.5 + x - 0.5.
-  // Below 2^-25 (0x33000000) everything rounds to zero: those become zero before the addition,
-  // so that no F32 subnormal reaches it (x86 takes a slow microcode assist for each one).
-  const std::uint32_t addend = select(magnitude < 0x33000000U, 0U, magnitude);
-  float small = 0;
-  std::memcpy(&small, &addend, 4);
-  small += 0.5F;
-  std::uint32_t small_bits = 0;
-  std::memcpy(&small_bits, &small, 4);
-  const std::uint32_t subnormal = small_bits - 0x3F000000U;
-  // 2^16 and above, infinities: infinity; a NaN: quiet, its payload's top 7 bits kept.
-  const std::uint32_t nan = 0x7E00U | ((magnitude >> 13U) & 0x03F8U);
-  std::uint32_t result = select(magnitude < 0x38800000U, subnormal, normal);
-  result = select(magnitude >= 0x47800000U, 0x7C00U, result);
-  result = select(magnitude > 0x7F800000U, nan, result);
-  return static_cast<std::uint16_t>(sign | result);
-}
-
-// F32 -> F16 on the bits, selects only (after F. Giesen's float_to_half_fast3_rtne): normal
-// results round to nearest-even by adding 0xFFF plus the kept mantissa's lowest bit before the
-// shift (a carry moves into the exponent, up to infinity from 65520 on); subnormal results round
-// in the float addition of 0.5 as in bf16_to_f16.
-std::uint16_t f32_to_f16(std::uint32_t bits) {
-  const std::uint32_t sign = (bits >> 16U) & 0x8000U;
-  const std::uint32_t magnitude = bits & 0x7FFFFFFFU;
-  const std::uint32_t odd = (magnitude >> 13U) & 1U;
-  const std::uint32_t normal = (magnitude - ((127U - 15U) << 23U) + 0xFFFU + odd) >> 13U;
+// The F16 bits of an F32 magnitude (sign cleared) given its normal-range result `normal`: the
+// part of the F32 -> F16 narrowing both sources share. Subnormal results (below F16's normal
+// range, 2^-14, bits 0x38800000) are m * 2^-24 rounded once in the hardware's float addition
+// (round-to-nearest-even, the default mode): adding 0.5 puts the F16 subnormal step 2^-24 at the
+// last place of the sum. Below 2^-25 (0x33000000) everything rounds to zero: those become zero
+// before the addition, so that no F32 subnormal reaches it (x86 takes a slow microcode assist
+// for each one). 65520 and above (0x47800000 is 2^16; the normal path carries into infinity
+// from 65520) and infinities give infinity; a NaN stays a quiet NaN with its payload's top bits.
+std::uint32_t f16_of_magnitude(std::uint32_t magnitude, std::uint32_t normal) {
   const std::uint32_t addend = select(magnitude < 0x33000000U, 0U, magnitude);
   float small = 0;
   std::memcpy(&small, &addend, 4);
@@ -157,8 +129,29 @@ std::uint16_t f32_to_f16(std::uint32_t bits) {
   const std::uint32_t nan = 0x7E00U | ((magnitude >> 13U) & 0x03FFU);
   std::uint32_t result = select(magnitude < 0x38800000U, subnormal, normal);
   result = select(magnitude >= 0x47800000U, 0x7C00U, result);
-  result = select(magnitude > 0x7F800000U, nan, result);
-  return static_cast<std::uint16_t>(sign | result);
+  return select(magnitude > 0x7F800000U, nan, result);
+}
+
+// BF16 -> F16 on the bits, selects only, so that it vectorizes. A BF16 is an F32 with its low 16
+// bits zero, so this is F32 -> F16 where the normal range never rounds (7 mantissa bits fit in
+// 10), and every BF16 below 2^16 is at most 65280 (no overflow by rounding): the rebiased
+// exponent alone is the normal result.
+std::uint16_t bf16_to_f16(std::uint16_t bits) {
+  const std::uint32_t sign = static_cast<std::uint32_t>(bits) & 0x8000U;
+  const std::uint32_t magnitude = (static_cast<std::uint32_t>(bits) & 0x7FFFU) << 16U;
+  const std::uint32_t normal = (magnitude >> 13U) - ((127U - 15U) << 10U);
+  return static_cast<std::uint16_t>(sign | f16_of_magnitude(magnitude, normal));
+}
+
+// F32 -> F16 on the bits, selects only (after F. Giesen's float_to_half_fast3_rtne): normal
+// results round to nearest-even by adding 0xFFF plus the kept mantissa's lowest bit before the
+// shift (a carry moves into the exponent, up to infinity from 65520 on).
+std::uint16_t f32_to_f16(std::uint32_t bits) {
+  const std::uint32_t sign = (bits >> 16U) & 0x8000U;
+  const std::uint32_t magnitude = bits & 0x7FFFFFFFU;
+  const std::uint32_t odd = (magnitude >> 13U) & 1U;
+  const std::uint32_t normal = (magnitude - ((127U - 15U) << 23U) + 0xFFFU + odd) >> 13U;
+  return static_cast<std::uint16_t>(sign | f16_of_magnitude(magnitude, normal));
 }
 
 // The bit-arithmetic loops: one element function applied over the span. On x86-64 each is also
