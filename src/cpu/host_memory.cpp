@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -71,11 +72,44 @@ int populate_in_parallel(std::byte* data, std::uint64_t bytes) {
   return failure.load();
 }
 
+constexpr std::uint64_t kHugePage = std::uint64_t{2} << 20U;
+
+// `bytes` of anonymous memory; MAP_FAILED when there is none. A region of a huge page or more
+// starts on a 2 MiB boundary (mapped a huge page larger, the ends unmapped) and asks for
+// transparent huge pages (MADV_HUGEPAGE; Debian and Ubuntu enable them only where asked): faulting
+// in 4 GiB of 4 KiB pages took 1.6 s on the development VM, of 2 MiB pages 0.6 s, and copies into
+// them run faster with 512 times fewer TLB entries to walk. Where THP is off the advice is
+// ignored, and the memory is the same as before, only aligned.
+void* map_anonymous(std::uint64_t bytes) noexcept {
+  constexpr int kProt = PROT_READ | PROT_WRITE;
+  constexpr int kFlags = MAP_PRIVATE | MAP_ANONYMOUS;
+  if (bytes < kHugePage) return ::mmap(nullptr, bytes, kProt, kFlags, -1, 0);
+  if (bytes > SIZE_MAX - kHugePage) {  // no such memory, and the margin below would wrap
+    errno = ENOMEM;
+    return MAP_FAILED;
+  }
+  void* p = ::mmap(nullptr, bytes + kHugePage, kProt, kFlags, -1, 0);
+  if (p == MAP_FAILED) return p;
+  const auto start = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t aligned = (start + kHugePage - 1) & ~(std::uintptr_t{kHugePage} - 1);
+  if (aligned > start) ::munmap(p, aligned - start);
+  // munmap wants page boundaries; the region itself ends within its last page.
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const std::uintptr_t end = (aligned + bytes + page - 1) / page * page;
+  if (start + bytes + kHugePage > end)
+    ::munmap(reinterpret_cast<void*>(end), start + bytes + kHugePage - end);
+  void* region = reinterpret_cast<void*>(aligned);
+#ifdef MADV_HUGEPAGE
+  static_cast<void>(::madvise(region, bytes, MADV_HUGEPAGE));  // advice: refused is fine
+#endif
+  return region;
+}
+
 }  // namespace
 
 HostMemory::HostMemory(std::uint64_t bytes, bool prefault, const char* what) : size_(bytes) {
   if (bytes == 0) return;
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = map_anonymous(bytes);
   STLOAD_EXPECT(p != MAP_FAILED, ErrorCode::OutOfMemory,
                 errno_message(std::string("cannot allocate ") + std::to_string(bytes) +
                               " bytes of host memory for " + what));

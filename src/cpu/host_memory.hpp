@@ -1,7 +1,8 @@
 #pragma once
-// Page-aligned anonymous host memory, released with munmap. Optionally pre-faulted (by several
-// threads when large) so that first touch (about 2-4 GB/s per core on the development VM) happens
-// at allocation and not inside a timed copy.
+// Page-aligned anonymous host memory, released with munmap; from 2 MiB on, 2 MiB-aligned and
+// advised to be transparent huge pages. Optionally pre-faulted (by several threads when large) so
+// that first touch (about 2-4 GB/s per core on the development VM) happens at allocation and not
+// inside a timed copy.
 
 #include <cstddef>
 #include <cstdint>

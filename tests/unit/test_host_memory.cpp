@@ -1,5 +1,7 @@
 // HostMemory: pre-faulted memory is resident when the constructor returns (faulted in by several
-// threads when large), memory that is not pre-faulted is not, and the bytes read as zero.
+// threads when large), memory that is not pre-faulted is not, and the bytes read as zero. From
+// 2 MiB on it starts on a 2 MiB boundary (for transparent huge pages) and maps no more than its own
+// pages: the margin mapped to find the boundary is given back.
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -7,8 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "cpu/host_memory.hpp"
@@ -44,6 +50,38 @@ TEST(HostMemory, small_prefaulted_memory_is_resident) {
 TEST(HostMemory, memory_not_prefaulted_is_not_resident_until_touched) {
   const HostMemory memory(std::uint64_t{8} << 20U, /*prefault=*/false, "a test");
   EXPECT_LT(resident_fraction(memory), 0.5);
+}
+
+// VmSize of /proc/self/status in bytes: every mapping of the process together.
+std::uint64_t mapped_bytes() {
+  std::FILE* f = std::fopen("/proc/self/status", "re");
+  if (f == nullptr) return 0;
+  std::array<char, 256> line{};
+  std::uint64_t kb = 0;
+  while (std::fgets(line.data(), line.size(), f) != nullptr) {
+    if (std::strncmp(line.data(), "VmSize:", 7) == 0)
+      kb = std::strtoull(line.data() + 7, nullptr, 10);
+  }
+  std::fclose(f);
+  return kb * 1024;
+}
+
+TEST(HostMemory, large_memory_starts_on_a_huge_page_and_maps_only_its_own_pages) {
+  const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+  constexpr std::uint64_t kHuge = std::uint64_t{2} << 20U;
+  static_cast<void>(mapped_bytes());  // the first read may grow the heap; later ones reuse it
+  for (const std::uint64_t bytes : {kHuge, 2 * kHuge + 100, 3 * kHuge + 4096, 5 * kHuge - 1}) {
+    const std::uint64_t before = mapped_bytes();
+    {
+      // Not pre-faulted: no populating threads, whose cached stacks would count in VmSize.
+      const HostMemory memory(bytes, /*prefault=*/false, "a test");
+      EXPECT_EQ(reinterpret_cast<std::uintptr_t>(memory.data()) % kHuge, 0U) << bytes;
+      EXPECT_EQ(mapped_bytes(), before + (bytes + page - 1) / page * page) << bytes;
+      memory.data()[0] = std::byte{1};
+      memory.data()[bytes - 1] = std::byte{2};  // the last byte is ours to write
+    }
+    EXPECT_EQ(mapped_bytes(), before) << bytes << ": a margin was left mapped";
+  }
 }
 
 TEST(HostMemory, zero_bytes_hold_nothing) {
