@@ -4,8 +4,9 @@
 # (plain, staged plain, f16, f32; then again) so that the shared machine's load falls on every
 # variant alike. Prints each run's copy GB/s as `stload load --json` reports it ("gbps": output
 # bytes / copy_seconds, 10^9), the medians, and each median's ratio to the plain load's (target
-# >= 0.8). "plain --no-direct" goes through staging as a converted load must: it separates the
-# cost of the staging pass from the cost of the conversion.
+# >= 0.8). A direct load (the default) converts on the reader threads through cache-sized blocks;
+# the --no-direct variants go through the staging ring, plain and converted: they show what the
+# staging pass costs each.
 # Usage: bench/convert_load.sh [STLOAD_BINARY] [GIB] [ROUNDS]
 #   (defaults build/dev/apps/stload, 4, 3). The checkpoint is written under /tmp and deleted after.
 set -euo pipefail
@@ -25,7 +26,8 @@ echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 results=$(mktemp)
 trap 'rm -f "$file" "$results"' EXIT
-variants=("plain|" "plain --no-direct|--no-direct" "--dtype f16|--dtype f16" "--dtype f32|--dtype f32")
+variants=("plain|" "plain --no-direct|--no-direct" "--dtype f16|--dtype f16" "--dtype f32|--dtype f32"
+          "f16 --no-direct|--dtype f16 --no-direct" "f32 --no-direct|--dtype f32 --no-direct")
 for ((round = 1; round <= rounds; ++round)); do
   for variant in "${variants[@]}"; do
     name=${variant%%|*}

@@ -9,6 +9,7 @@
 #include <span>
 #include <thread>
 
+#include "cpu/convert_elements.hpp"
 #include "cpu/host_memory.hpp"
 #include "detail/check.hpp"
 #include "detail/nvtx.hpp"
@@ -18,6 +19,13 @@ namespace stload::detail {
 namespace {
 
 constexpr std::uint64_t kSlotAlignment = 4096;
+
+// A direct converting chunk is read and converted this many elements at a time, through a
+// reader's own buffer: at most 256 KiB of input (F64), small enough to stay in the core's cache
+// between the read that fills it and the conversion that empties it, large enough that a pread
+// per block costs little.
+constexpr std::uint64_t kBlockElements = 32768;
+constexpr std::uint64_t kBlockBytes = kBlockElements * 8;
 
 class Pipeline {
  public:
@@ -43,9 +51,9 @@ class Pipeline {
     figures.peak_rss_anon_bytes = before.anon;
     peak_rss_ = before.anon;
     peak_rss_file_ = before.file;
-    size_ring();
     SourceCounts counts;
     sources_ = make_sources(checkpoint_, file_total_, options_.read_method, counts);
+    size_ring();  // after the sources: whether a converting chunk is staged depends on them
     figures.files_read_by_mmap = counts.mmap;
     figures.files_read_by_pread = counts.pread;
     figures.files_read_by_direct = counts.direct;
@@ -81,10 +89,19 @@ class Pipeline {
   }
 
  private:
-  // Whether a chunk is read straight into its arena. A converting or gathering chunk never is:
-  // its staged bytes are the file's dtype or storage order, and the engine lands them from a slot.
+  // Whether a chunk is read straight into its host-addressable arena, without a slot. A copying
+  // chunk is; a converting one too, block by block through the reader's cache-sized buffer (one
+  // pass over memory instead of two: staged, it is written to a slot and read back from it),
+  // unless its file is read by O_DIRECT, whose reads want the chunk's size to be fast. A gathering
+  // chunk never is: its storage run is staged and the engine copies its box out.
   [[nodiscard]] bool direct(const Chunk& chunk) const {
-    return direct_[chunk.arena] && chunk.action == ChunkAction::Copy;
+    if (!direct_[chunk.arena]) return false;
+    if (chunk.action == ChunkAction::Copy) return true;
+    if (chunk.action != ChunkAction::Convert) return false;
+    for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
+      if (sources_[plan_.pieces[p].file]->method() == ReadMethod::Direct) return false;
+    }
+    return true;
   }
 
   // The devices staged chunks go to: the only ones the copy session may touch.
@@ -125,6 +142,7 @@ class Pipeline {
   // (before the slot is reused, or at the end) reports it, not the enqueue.
   void read_loop(std::size_t reader) noexcept {
     std::vector<const Chunk*> in_flight(slots_, nullptr);  // per slot: the chunk its copy carries
+    std::unique_ptr<std::byte[]> block;  // a direct conversion's input, made on first use
     const auto complete = [&](std::size_t slot) {
       STLOAD_NVTX_RANGE("wait slot");
       session_->wait(slot);
@@ -137,7 +155,12 @@ class Pipeline {
         if (stop_.load(std::memory_order_relaxed)) break;
         const Chunk& chunk = plan_.chunks[c];
         if (direct(chunk)) {
-          fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset, true);
+          if (chunk.action == ChunkAction::Convert) {
+            if (!block) block = std::make_unique<std::byte[]>(kBlockBytes);
+            convert_directly(chunk, block.get());
+          } else {
+            fill(chunk, arenas_[chunk.arena]->data() + chunk.arena_offset, true);
+          }
           report(chunk);
           continue;
         }
@@ -205,6 +228,34 @@ class Pipeline {
         if (to != from) std::memmove(to, from, pieces[k].bytes);  // already in place when aligned
       }
       i = j;
+    }
+  }
+
+  // A converting chunk straight into its host-addressable arena: each piece read a block at a
+  // time into `block` (kBlockBytes) and converted from there to its place, with the checks the
+  // CPU engine's convert_async makes of a staged one.
+  void convert_directly(const Chunk& chunk, std::byte* block) {
+    STLOAD_NVTX_RANGE("convert chunk");
+    const std::uint64_t in = bit_size(chunk.from) / 8;
+    const std::uint64_t out = bit_size(chunk.to) / 8;
+    const std::uint64_t step = kBlockBytes / in * in;
+    const Buffer& arena_buffer = *arenas_[chunk.arena];
+    std::byte* arena = arena_buffer.data();
+    for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
+      const Piece& piece = plan_.pieces[p];
+      const std::uint64_t landing = piece.bytes / in * out;
+      STLOAD_EXPECT(piece.bytes % in == 0 && piece.destination_offset <= arena_buffer.size() &&
+                        landing <= arena_buffer.size() - piece.destination_offset,
+                    ErrorCode::InvalidArgument,
+                    "conversion of " + std::to_string(piece.bytes) + " bytes to " +
+                        std::to_string(piece.destination_offset) + " overruns an arena of " +
+                        std::to_string(arena_buffer.size()) + " or splits an element");
+      for (std::uint64_t done = 0; done < piece.bytes; done += step) {
+        const std::uint64_t bytes = std::min(step, piece.bytes - done);
+        sources_[piece.file]->read(block, bytes, piece.file_offset + done, false);
+        convert_elements(chunk.from, chunk.to, block,
+                         arena + piece.destination_offset + done / in * out, bytes / in);
+      }
     }
   }
 

@@ -119,7 +119,8 @@ struct Chunk {
   std::size_t piece_count = 0;     ///< pieces of this chunk, from first_piece on
   ChunkAction action = ChunkAction::Copy;  ///< what the copy step does with the staged bytes
   /// @brief With ChunkAction::Convert: the dtype staged (the file's) and the one landing (the
-  /// output's). A converting chunk holds pieces of one tensor only, and is always staged.
+  /// output's). A converting chunk holds pieces of one tensor only. It is staged, or, in a direct
+  /// load into a host-addressable arena, read and converted by the pipeline a block at a time.
   Dtype from = Dtype::U8;
   Dtype to = Dtype::U8;  ///< see `from`
   /// @brief With ChunkAction::Gather: index into LoadPlan::gathers. Such a chunk holds one piece

@@ -12,7 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "conformance/conformance_support.hpp"
+#include "support/o_direct.hpp"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define STLOAD_TEST_SHADOW_MEMORY 1
@@ -96,6 +99,48 @@ TEST_F(HostMemoryBound, direct_load_needs_no_host_memory_beyond_the_arenas) {
   EXPECT_LE(overhead(stats), kSlack)
       << "peak " << stats.peak_rss_anon_bytes << ", baseline " << stats.baseline_rss_anon_bytes;
   expect_matches_file(model, *checkpoint_);
+}
+
+// A direct converted load converts on the reader threads through cache-sized blocks: no staging
+// slot, nothing but the arenas and the slack, and the same bytes as the staged conversion (which
+// the dtype suite checks against numpy). An O_DIRECT file is still staged.
+TEST_F(HostMemoryBound, direct_converted_load_needs_no_staging_and_lands_the_staged_bytes) {
+  LoadOptions options;
+  options.staging_bytes = 8 * kMiB;
+  options.chunk_bytes = 1 * kMiB;
+  options.dtype.floats = Dtype::BF16;
+  options.direct = false;
+  LoadStats staged_stats;
+  const LoadedModel staged = load(*checkpoint_, options, make_cpu_engine(), &staged_stats);
+  EXPECT_GT(staged_stats.staging_bytes, 0U);
+  for (const ReadMethod method : {ReadMethod::Pread, ReadMethod::Mmap}) {
+    options.direct = true;
+    options.read_method = method;
+    LoadStats stats;
+    const LoadedModel model = load(*checkpoint_, options, make_cpu_engine(), &stats);
+    ASSERT_EQ(stats.bytes, kCheckpointBytes / 2);
+    EXPECT_EQ(stats.staging_bytes, 0U);
+    EXPECT_LE(overhead(stats), kSlack)
+        << "peak " << stats.peak_rss_anon_bytes << ", baseline " << stats.baseline_rss_anon_bytes;
+    std::vector<std::byte> want;
+    std::vector<std::byte> got;
+    for (const TensorView& view : staged.tensors()) {
+      const TensorView* other = model.find(view.name);
+      ASSERT_NE(other, nullptr) << view.name;
+      EXPECT_EQ(other->dtype, Dtype::BF16) << view.name;
+      want.assign(view.bytes, std::byte{0});
+      got.assign(other->bytes, std::byte{0x5A});
+      staged.read(view, want);
+      model.read(*other, got);
+      EXPECT_EQ(got, want) << view.name << " differs from its staged conversion";
+    }
+  }
+  if (stload::testing::o_direct_refused().empty()) {
+    options.read_method = ReadMethod::Direct;
+    LoadStats stats;
+    const LoadedModel model = load(*checkpoint_, options, make_cpu_engine(), &stats);
+    EXPECT_GT(stats.staging_bytes, 0U) << "O_DIRECT reads want the chunk's size: staged";
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// A checkpoint truncated by someone else while it loads: whichever way the bytes are read, the load
-// fails with Io naming the file, and the process survives (with mmap, touching a page past the new
-// end of file raises SIGBUS, which the guarded copy turns into that error).
+// A checkpoint truncated by someone else while it loads: whichever way the bytes are read, staged
+// or direct, copied or converted to another dtype on the way, the load fails with Io naming the
+// file, and the process survives (with mmap, touching a page past the new end of file raises
+// SIGBUS, which the guarded copy turns into that error).
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -33,11 +34,16 @@ using testing::throws_error;
 
 constexpr std::size_t kChunk = 1U << 20U;
 
-// 16 tensors of 1 MiB: 16 chunks, so most of the file is still unread after the first one.
-fs::path write_checkpoint(const TempDir& dir) {
+// 16 tensors of 1 MiB: 16 chunks, so most of the file is still unread after the first one. BF16
+// ones when they are to be converted.
+fs::path write_checkpoint(const TempDir& dir, bool bf16 = false) {
   std::vector<TestTensor> tensors;
   for (std::uint32_t i = 0; i < 16; ++i) {
-    tensors.push_back({"t" + std::to_string(i), "U8", {kChunk}, pattern_bytes(kChunk, i)});
+    if (bf16) {
+      tensors.push_back({"t" + std::to_string(i), "BF16", {kChunk / 2}, pattern_bytes(kChunk, i)});
+    } else {
+      tensors.push_back({"t" + std::to_string(i), "U8", {kChunk}, pattern_bytes(kChunk, i)});
+    }
   }
   return dir.write("model.safetensors", make_safetensors(tensors));
 }
@@ -53,18 +59,19 @@ LoadOptions options_for(ReadMethod method, std::size_t reader_threads) {
 }
 
 class TruncatedWhileLoading
-    : public ::testing::TestWithParam<std::tuple<ReadMethod, std::size_t, bool>> {};
+    : public ::testing::TestWithParam<std::tuple<ReadMethod, std::size_t, bool, bool>> {};
 
 TEST_P(TruncatedWhileLoading, fails_with_io_naming_the_file) {
-  const auto [method, readers, direct] = GetParam();
+  const auto [method, readers, direct, converting] = GetParam();
   STLOAD_SKIP_IF_NO_O_DIRECT(method);
   TempDir dir;
-  const fs::path path = write_checkpoint(dir);
+  const fs::path path = write_checkpoint(dir, converting);
   const Checkpoint ckpt = Checkpoint::open(path);
   const std::uint64_t data_offset = ckpt.files()[0].data_offset;
 
   LoadOptions options = options_for(method, readers);
   options.direct = direct;
+  if (converting) options.dtype.floats = Dtype::F32;
   bool truncated = false;
   options.progress = [&](const Progress&) {
     if (!truncated) {
@@ -78,15 +85,17 @@ TEST_P(TruncatedWhileLoading, fails_with_io_naming_the_file) {
   EXPECT_TRUE(truncated) << "the progress callback never ran";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryReadMethod, TruncatedWhileLoading,
-    ::testing::Combine(::testing::Values(ReadMethod::Pread, ReadMethod::Mmap, ReadMethod::Direct),
-                       ::testing::Values(std::size_t{1}, std::size_t{2}), ::testing::Bool()),
-    [](const auto& param_info) {
-      return testing::read_method_name(std::get<0>(param_info.param)) + "_readers_" +
-             std::to_string(std::get<1>(param_info.param)) +
-             (std::get<2>(param_info.param) ? "_direct" : "_staged");
-    });
+INSTANTIATE_TEST_SUITE_P(EveryReadMethod, TruncatedWhileLoading,
+                         ::testing::Combine(::testing::Values(ReadMethod::Pread, ReadMethod::Mmap,
+                                                              ReadMethod::Direct),
+                                            ::testing::Values(std::size_t{1}, std::size_t{2}),
+                                            ::testing::Bool(), ::testing::Bool()),
+                         [](const auto& param_info) {
+                           return testing::read_method_name(std::get<0>(param_info.param)) +
+                                  "_readers_" + std::to_string(std::get<1>(param_info.param)) +
+                                  (std::get<2>(param_info.param) ? "_direct" : "_staged") +
+                                  (std::get<3>(param_info.param) ? "_converting" : "");
+                         });
 
 TEST(TruncatedBeforeLoading, mmap_load_of_a_file_truncated_after_open_is_io) {
   TempDir dir;
