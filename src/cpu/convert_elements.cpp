@@ -6,12 +6,16 @@
 #include <string>
 
 #include "convert/float_bits.hpp"
+#include "cpu/half_instructions.hpp"
 #include "detail/check.hpp"
 
 // How each pair runs (every path equals the general decode-exactly-then-round-once of
 // convert/float_bits.hpp bit for bit, NaN payloads included; tests/unit/test_float_convert.cpp
 // proves it exhaustively for 8- and 16-bit sources, at every rounding boundary plus random inputs
 // for wider ones):
+//  - BF16 -> F16, F32 -> F16, F16 -> F32 on x86-64 with F16C or AVX-512F: the CPU's conversion
+//    instructions (cpu/half_instructions.cpp), 8 or 16 elements at a time, the rest below; the
+//    bit arithmetic of BF16 -> F16 ran at under half of memcpy's rate even in AVX-512 vectors;
 //  - BF16 -> F32, BF16 -> F16, F16 -> F32, F16 -> BF16, F32 -> BF16, F32 -> F16: branch-free
 //    bit arithmetic in loops the compiler vectorizes (this file is built with -O3
 //    -fno-trapping-math: GCC's -O2 cost model refuses loops that need an alias check or an
@@ -260,6 +264,15 @@ Loop loop_for(Dtype from, Dtype to) {
   }
 }
 
+// The CPU's own loop for a pair, or null (no such instructions, or not an F16 pair they cover).
+HalfLoop half_loop_for(Dtype from, Dtype to) {
+  const HalfLoops& loops = half_loops();
+  if (to == Dtype::F16 && from == Dtype::BF16) return loops.bf16_to_f16;
+  if (to == Dtype::F16 && from == Dtype::F32) return loops.f32_to_f16;
+  if (to == Dtype::F32 && from == Dtype::F16) return loops.f16_to_f32;
+  return nullptr;
+}
+
 }  // namespace
 
 bool convertible(Dtype from, Dtype to) noexcept {
@@ -267,7 +280,7 @@ bool convertible(Dtype from, Dtype to) noexcept {
 }
 
 void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
-                      std::uint64_t count) {
+                      std::uint64_t count, ConvertPath path) {
   if (from == to) {
     std::memcpy(out, in, (count * bit_size(from) + 7) / 8);
     return;
@@ -276,6 +289,14 @@ void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
   STLOAD_EXPECT(loop != nullptr, ErrorCode::InvalidArgument,
                 std::string("no conversion from ") + std::string(to_string(from)) + " to " +
                     std::string(to_string(to)));
+  if (path == ConvertPath::Best) {
+    if (const HalfLoop fast = half_loop_for(from, to); fast != nullptr) {
+      const std::uint64_t done = fast(in, out, count);
+      in += done * (bit_size(from) / 8);
+      out += done * (bit_size(to) / 8);
+      count -= done;
+    }
+  }
   loop(in, out, count);
 }
 

@@ -15,9 +15,15 @@ namespace stload::detail {
 /// dtypes are never converted.
 [[nodiscard]] bool convertible(Dtype from, Dtype to) noexcept;
 
+/// Which code convert_elements may run. Best: for BF16 -> F16, F32 -> F16 and F16 -> F32, the
+/// CPU's half-precision instructions where it has them (cpu/half_instructions.hpp), the portable
+/// bit arithmetic for the rest. Portable: the bit arithmetic alone. Both give the same bits;
+/// tests check each path on its own.
+enum class ConvertPath : std::uint8_t { Best, Portable };
+
 /// Converts `count` little-endian elements of `from` at `in` into `to` at `out` (the spans may
 /// not overlap; no alignment needed). @throws Error InvalidArgument when !convertible(from, to)
 void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
-                      std::uint64_t count);
+                      std::uint64_t count, ConvertPath path = ConvertPath::Best);
 
 }  // namespace stload::detail

@@ -18,6 +18,7 @@
 
 #include "convert/float_bits.hpp"
 #include "cpu/convert_elements.hpp"
+#include "cpu/half_instructions.hpp"
 #include "stload/error.hpp"
 #include "support/throws_error.hpp"
 
@@ -316,21 +317,29 @@ std::uint64_t general(Dtype from, Dtype to, std::uint64_t bits) {
 }
 
 // `inputs` (each in the low bytes of a uint64) converted by convert_elements in one call, from an
-// odd byte offset into an odd one, and compared with `general` element by element.
-void expect_loop_equals_general(Dtype from, Dtype to, const std::vector<std::uint64_t>& inputs) {
+// odd byte offset into an odd one, and compared with `general` element by element; on each path
+// (the CPU's half-precision instructions where it has them, and the portable bit arithmetic).
+void expect_path_equals_general(Dtype from, Dtype to, const std::vector<std::uint64_t>& inputs,
+                                detail::ConvertPath path) {
   const std::size_t in_size = bit_size(from) / 8;
   const std::size_t out_size = bit_size(to) / 8;
   std::vector<std::byte> in(inputs.size() * in_size + 1);
   for (std::size_t i = 0; i < inputs.size(); ++i)
     std::memcpy(in.data() + 1 + i * in_size, &inputs[i], in_size);  // little-endian host
   std::vector<std::byte> out(inputs.size() * out_size + 1);
-  detail::convert_elements(from, to, in.data() + 1, out.data() + 1, inputs.size());
+  detail::convert_elements(from, to, in.data() + 1, out.data() + 1, inputs.size(), path);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     std::uint64_t got = 0;
     std::memcpy(&got, out.data() + 1 + i * out_size, out_size);
     ASSERT_EQ(got, general(from, to, inputs[i]))
-        << std::hex << to_string(from) << " -> " << to_string(to) << " of 0x" << inputs[i];
+        << std::hex << to_string(from) << " -> " << to_string(to) << " of 0x" << inputs[i]
+        << (path == detail::ConvertPath::Portable ? " (portable path)" : " (best path)");
   }
+}
+void expect_loop_equals_general(Dtype from, Dtype to, const std::vector<std::uint64_t>& inputs) {
+  expect_path_equals_general(from, to, inputs, detail::ConvertPath::Best);
+  if (::testing::Test::HasFatalFailure()) return;
+  expect_path_equals_general(from, to, inputs, detail::ConvertPath::Portable);
 }
 
 struct Pair {
@@ -371,6 +380,56 @@ TEST(ConvertElements, every_length_and_offset_around_the_vector_widths_converts_
         expect_loop_equals_general(pair.from, pair.to, inputs);
         if (::testing::Test::HasFatalFailure()) return;
       }
+    }
+  }
+}
+
+// Each instruction set this CPU runs (not only the one half_loops() picks): every BF16 and F16
+// input, and F32 inputs at every F16 rounding boundary, equal the general function; the loops
+// convert a whole number of vectors and leave the rest to the caller.
+TEST(HalfInstructions, every_runnable_instruction_set_equals_the_general_function) {
+  const std::vector<detail::HalfLoops> sets = detail::runnable_half_loops();
+  if (sets.empty()) GTEST_SKIP() << "this CPU has neither AVX-512F nor AVX2 with F16C";
+  EXPECT_STREQ(detail::half_loops().name, sets.front().name);
+  std::vector<std::uint64_t> sixteen(65536 + 5);  // not a multiple of any vector width
+  for (std::size_t x = 0; x < sixteen.size(); ++x) sixteen[x] = x & 0xFFFFU;
+  std::vector<std::uint64_t> f32;
+  for (std::uint64_t top = 0; top < (1U << 19U); ++top)
+    for (const std::uint64_t low : boundary_patterns(13)) f32.push_back(top << 13U | low);
+  f32.resize(f32.size() + 3, 0x3F800000U);
+  struct Case {
+    detail::HalfLoop detail::HalfLoops::*loop;
+    Dtype from;
+    Dtype to;
+    const std::vector<std::uint64_t>* inputs;
+  };
+  const Case cases[] = {{&detail::HalfLoops::bf16_to_f16, Dtype::BF16, Dtype::F16, &sixteen},
+                        {&detail::HalfLoops::f16_to_f32, Dtype::F16, Dtype::F32, &sixteen},
+                        {&detail::HalfLoops::f32_to_f16, Dtype::F32, Dtype::F16, &f32}};
+  for (const detail::HalfLoops& set : sets) {
+    for (const Case& c : cases) {
+      const std::size_t in_size = bit_size(c.from) / 8;
+      const std::size_t out_size = bit_size(c.to) / 8;
+      const std::vector<std::uint64_t>& inputs = *c.inputs;
+      std::vector<std::byte> in(inputs.size() * in_size + 1);
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        std::memcpy(in.data() + 1 + i * in_size, &inputs[i], in_size);
+      std::vector<std::byte> out(inputs.size() * out_size + 1, std::byte{0xEE});
+      const detail::HalfLoop loop = set.*c.loop;
+      ASSERT_NE(loop, nullptr) << set.name;
+      const std::uint64_t done = loop(in.data() + 1, out.data() + 1, inputs.size());
+      ASSERT_LE(done, inputs.size());
+      EXPECT_LT(inputs.size() - done, 16U) << set.name << " left more than a vector";
+      for (std::size_t i = 0; i < done; ++i) {
+        std::uint64_t got = 0;
+        std::memcpy(&got, out.data() + 1 + i * out_size, out_size);
+        ASSERT_EQ(got, general(c.from, c.to, inputs[i]))
+            << set.name << " " << to_string(c.from) << " -> " << to_string(c.to) << " of 0x"
+            << std::hex << inputs[i];
+      }
+      // Past what it converted, nothing was written.
+      for (std::size_t b = 1 + done * out_size; b < out.size(); ++b)
+        ASSERT_EQ(out[b], std::byte{0xEE}) << set.name << " wrote past its elements";
     }
   }
 }
