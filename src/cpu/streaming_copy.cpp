@@ -10,9 +10,10 @@
 
 namespace stload::detail {
 
-void streaming_copy(void* destination, const void* source, std::size_t size) noexcept {
+void streaming_copy(void* destination, const void* source, std::size_t size,
+                    std::size_t min_bytes) noexcept {
 #ifdef STLOAD_STREAMING_COPY_SSE2
-  if (size >= kStreamingCopyMinBytes) {
+  if (size >= min_bytes && size >= 64) {
     constexpr std::size_t kLine = 64;
     auto* out = static_cast<std::byte*>(destination);
     const auto* in = static_cast<const std::byte*>(source);
@@ -39,6 +40,8 @@ void streaming_copy(void* destination, const void* source, std::size_t size) noe
     std::memcpy(out, in, size);
     return;
   }
+#else
+  static_cast<void>(min_bytes);
 #endif
   std::memcpy(destination, source, size);
 }

@@ -13,8 +13,11 @@ namespace stload::detail {
 inline constexpr std::size_t kStreamingCopyMinBytes = std::size_t{256} << 10U;
 
 /// Copies `size` bytes as memcpy does (regions must not overlap), with non-temporal stores on
-/// x86-64 when `size` is at least kStreamingCopyMinBytes; plain memcpy elsewhere. The stores are
-/// fenced before it returns, so another thread that synchronizes with the caller sees them.
-void streaming_copy(void* destination, const void* source, std::size_t size) noexcept;
+/// x86-64 when `size` is at least `min_bytes`; plain memcpy elsewhere. The stores are fenced
+/// before it returns, so another thread that synchronizes with the caller sees them. A lower
+/// `min_bytes` suits a source already in cache (a block just converted), which streams well at
+/// any size.
+void streaming_copy(void* destination, const void* source, std::size_t size,
+                    std::size_t min_bytes = kStreamingCopyMinBytes) noexcept;
 
 }  // namespace stload::detail
