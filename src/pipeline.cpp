@@ -1,6 +1,7 @@
 #include "pipeline.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -236,14 +237,22 @@ class Pipeline {
     }
   }
 
-  // A converting chunk straight into its host-addressable arena: each piece read a block at a
-  // time into `input`, converted into `output` (kBlockBytes each) and streamed from there to its
-  // place, with the checks the CPU engine's convert_async makes of a staged one.
+  // A converting chunk straight into its host-addressable arena, a block at a time: converted
+  // from the file's bytes in place where the source allows it (the mapping), else from `input`
+  // (the block read), into `output` (kBlockBytes each), then streamed to its place; with the
+  // checks the CPU engine's convert_async makes of a staged one.
   void convert_directly(const Chunk& chunk, std::byte* input, std::byte* output) {
     STLOAD_NVTX_RANGE("convert chunk");
     const std::uint64_t in = bit_size(chunk.from) / 8;
     const std::uint64_t out = bit_size(chunk.to) / 8;
     const std::uint64_t step = kBlockBytes / std::max(in, out) * in;  // input bytes per block
+    // Once outside the guarded region: throws for a pair that does not convert, and builds a
+    // pair's lookup table, so the guarded conversions below neither throw nor allocate.
+    {
+      const std::array<std::byte, 8> one{};
+      std::array<std::byte, 8> landed{};
+      convert_elements(chunk.from, chunk.to, one.data(), landed.data(), 1);
+    }
     const Buffer& arena_buffer = *arenas_[chunk.arena];
     std::byte* arena = arena_buffer.data();
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
@@ -257,13 +266,30 @@ class Pipeline {
                         std::to_string(arena_buffer.size()) + " or splits an element");
       for (std::uint64_t done = 0; done < piece.bytes; done += step) {
         const std::uint64_t bytes = std::min(step, piece.bytes - done);
-        sources_[piece.file]->read(input, bytes, piece.file_offset + done, false);
-        convert_elements(chunk.from, chunk.to, input, output, bytes / in);
+        BlockConversion block{chunk.from, chunk.to, output, bytes / in};
+        if (!sources_[piece.file]->read_in_place(piece.file_offset + done, bytes,
+                                                 BlockConversion::run, &block)) {
+          sources_[piece.file]->read(input, bytes, piece.file_offset + done, false);
+          BlockConversion::run(input, &block);
+        }
         streaming_copy(arena + piece.destination_offset + done / in * out, output, bytes / in * out,
                        kStreamedBlockMinBytes);
       }
     }
   }
+
+  // One block's conversion, in the form FileSource::read_in_place calls. It cannot throw: the
+  // pair converts (convert_directly tried it before any block), and a throw would end the process.
+  struct BlockConversion {
+    Dtype from;
+    Dtype to;
+    std::byte* output;
+    std::uint64_t count;
+    static void run(const std::byte* data, void* context) noexcept {
+      const auto& block = *static_cast<const BlockConversion*>(context);
+      convert_elements(block.from, block.to, data, block.output, block.count);
+    }
+  };
 
   static void raise_to(std::atomic<std::uint64_t>& peak, std::uint64_t now) noexcept {
     std::uint64_t seen = peak.load(std::memory_order_relaxed);

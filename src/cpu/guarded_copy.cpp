@@ -49,24 +49,39 @@ void install_handler() {
 
 }  // namespace
 
-bool guarded_copy(void* destination, const void* source, std::size_t size,
-                  bool streaming) noexcept {
+bool guarded_call(void (*work)(void* context) noexcept, void* context) noexcept {
   static const bool installed = (install_handler(), true);
   (void)installed;
   sigjmp_buf resume;
   // savemask = 1: the jump out of the handler must also unblock SIGBUS for the next fault.
   if (sigsetjmp(resume, 1) != 0) return false;
   active_copy = &resume;
-  // Keep the compiler from moving the copy outside the window in which the handler can resume.
+  // Keep the compiler from moving the reads outside the window in which the handler can resume.
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (streaming) {
-    streaming_copy(destination, source, size);
-  } else {
-    std::memcpy(destination, source, size);
-  }
+  work(context);
   std::atomic_signal_fence(std::memory_order_seq_cst);
   active_copy = nullptr;
   return true;
+}
+
+bool guarded_copy(void* destination, const void* source, std::size_t size,
+                  bool streaming) noexcept {
+  struct Copy {
+    void* destination;
+    const void* source;
+    std::size_t size;
+    bool streaming;
+  } copy{destination, source, size, streaming};
+  return guarded_call(
+      [](void* context) noexcept {
+        const auto& c = *static_cast<const Copy*>(context);
+        if (c.streaming) {
+          streaming_copy(c.destination, c.source, c.size);
+        } else {
+          std::memcpy(c.destination, c.source, c.size);
+        }
+      },
+      &copy);
 }
 
 }  // namespace stload::detail

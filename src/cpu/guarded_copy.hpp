@@ -1,5 +1,6 @@
 #pragma once
-// memcpy out of a file mapping that survives the file shrinking underneath it. Touching a mapped
+// memcpy (or another plain read) out of a file mapping that survives the file shrinking
+// underneath it. Touching a mapped
 // page past the new end of file raises SIGBUS, which would kill the process; another process
 // truncating a checkpoint while it loads must be an Io error instead.
 
@@ -15,5 +16,11 @@ namespace stload::detail {
 /// Thread-safe; not reentrant from a signal handler.
 [[nodiscard]] bool guarded_copy(void* destination, const void* source, std::size_t size,
                                 bool streaming = false) noexcept;
+
+/// The guard of guarded_copy around any reader of a mapping: runs `work(context)` and returns
+/// true, or false when reading a mapped page raised SIGBUS (the work then stopped part way).
+/// `work` leaves by a long jump from the fault, so it must not throw and must hold nothing that
+/// needs destroying (plain loops over bytes: a copy, a dtype conversion).
+[[nodiscard]] bool guarded_call(void (*work)(void* context) noexcept, void* context) noexcept;
 
 }  // namespace stload::detail

@@ -30,6 +30,21 @@ class FileSource {
   /// error, or an end of file inside the range (a file truncated while it loads).
   virtual void read(std::byte* out, std::uint64_t bytes, std::uint64_t offset, bool streaming) = 0;
 
+  /// Where this source can (the mapping), runs `use(data, context)` with `data` the file's bytes
+  /// [offset, offset + bytes) in place, guarded like read() (a file truncated under it is Io
+  /// naming the file and offset), and returns true; elsewhere returns false and calls nothing.
+  /// `use` reads `data` and must not throw or own anything (see cpu/guarded_copy.hpp). Lets a
+  /// reader that transforms bytes (a dtype conversion) skip copying them out first.
+  virtual bool read_in_place(std::uint64_t offset, std::uint64_t bytes,
+                             void (*use)(const std::byte* data, void* context) noexcept,
+                             void* context) {
+    static_cast<void>(offset);
+    static_cast<void>(bytes);
+    static_cast<void>(use);
+    static_cast<void>(context);
+    return false;
+  }
+
   /// The method this source reads by (never Auto).
   [[nodiscard]] virtual ReadMethod method() const noexcept = 0;
 };

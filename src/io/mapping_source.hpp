@@ -13,6 +13,9 @@ class MappingSource final : public FileSource {
   explicit MappingSource(const MappedFile& file) noexcept : file_(file) {}
 
   void read(std::byte* out, std::uint64_t bytes, std::uint64_t offset, bool streaming) override;
+  bool read_in_place(std::uint64_t offset, std::uint64_t bytes,
+                     void (*use)(const std::byte* data, void* context) noexcept,
+                     void* context) override;
   [[nodiscard]] ReadMethod method() const noexcept override { return ReadMethod::Mmap; }
 
  private:

@@ -149,6 +149,32 @@ TEST(GuardedCopy, returns_false_on_a_vanished_mapping_and_keeps_working) {
   EXPECT_TRUE(detail::guarded_copy(out.data(), source.data(), source.size()));
 }
 
+// The guard around any reader (a dtype conversion reading the mapping in place): a fault ends the
+// work with false, the work done before it stays done, and the guard keeps working after.
+TEST(GuardedCall, returns_false_when_its_work_faults_and_true_otherwise) {
+  TempDir dir;
+  const VanishedMapping gone(dir);
+  ASSERT_TRUE(gone.ok());
+  struct Work {
+    const volatile unsigned char* read;
+    int before_fault = 0;
+    int after_fault = 0;
+  } work{static_cast<const volatile unsigned char*>(gone.data())};
+  const auto touch = [](void* context) noexcept {
+    auto& w = *static_cast<Work*>(context);
+    ++w.before_fault;
+    (void)*w.read;
+    ++w.after_fault;
+  };
+  EXPECT_FALSE(detail::guarded_call(touch, &work));
+  EXPECT_EQ(work.before_fault, 1);
+  EXPECT_EQ(work.after_fault, 0) << "the work went on past the fault";
+  const auto source = pattern_bytes(64, 2);
+  work.read = reinterpret_cast<const volatile unsigned char*>(source.data());
+  EXPECT_TRUE(detail::guarded_call(touch, &work));
+  EXPECT_EQ(work.after_fault, 1);
+}
+
 sigjmp_buf previous_handler_jump;
 volatile std::sig_atomic_t previous_handler_ran = 0;
 void previous_handler(int /*signal*/) {

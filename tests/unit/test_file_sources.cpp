@@ -115,6 +115,32 @@ TEST_P(Sources, direct_source_reads_exactly_the_range_with_either_store) {
   expect_reads(*source, true);
 }
 
+// read_in_place: the mapping hands over the range itself (the very bytes of the mapping, at the
+// range's offset); the other sources decline without calling anything.
+struct Seen {
+  const std::byte* data = nullptr;
+  int calls = 0;
+};
+void remember(const std::byte* data, void* context) noexcept {
+  auto& seen = *static_cast<Seen*>(context);
+  seen.data = data;
+  ++seen.calls;
+}
+
+TEST_P(Sources, only_the_mapping_source_reads_in_place) {
+  const Range& range = GetParam();
+  detail::MappingSource mapping(file_);
+  Seen seen;
+  ASSERT_TRUE(mapping.read_in_place(range.offset, range.bytes, remember, &seen));
+  EXPECT_EQ(seen.calls, 1);
+  EXPECT_EQ(seen.data, file_.bytes().data() + range.offset);
+  EXPECT_EQ(std::memcmp(seen.data, expected_.data() + range.offset, range.bytes), 0);
+  detail::PreadSource pread(file_);
+  Seen none;
+  EXPECT_FALSE(pread.read_in_place(range.offset, range.bytes, remember, &none));
+  EXPECT_EQ(none.calls, 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryAlignment, Sources, ::testing::ValuesIn(kRanges),
                          [](const ::testing::TestParamInfo<Range>& param_info) {
                            return std::string(param_info.param.name);
@@ -139,6 +165,10 @@ TEST_F(SourceErrors, range_past_the_end_is_io_naming_the_file_for_every_source) 
   detail::MappingSource mapping(file_);
   EXPECT_TRUE(throws_error([&] { mapping.read(out.data(), 4000, 8000, false); }, ErrorCode::Io,
                            {path_.string(), "past the end", "8000"}));
+  Seen seen;
+  EXPECT_TRUE(throws_error([&] { (void)mapping.read_in_place(8000, 4000, remember, &seen); },
+                           ErrorCode::Io, {path_.string(), "past the end", "8000"}));
+  EXPECT_EQ(seen.calls, 0) << "a range past the end was handed over";
   if (!testing::o_direct_refused().empty()) return;
   const auto direct = DirectSource::open(file_);
   ASSERT_NE(direct, nullptr);
