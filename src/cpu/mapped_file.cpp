@@ -101,18 +101,34 @@ double MappedFile::resident_fraction(std::uint64_t offset, std::uint64_t size) c
   const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const std::uint64_t start = offset / page * page;
   const std::uint64_t pages = (offset + size - start + page - 1) / page;
-  // A window of one byte per page (16 MiB of file per call), so a file of any size costs 4 KiB.
-  std::array<unsigned char, 4096> in_core{};
-  std::uint64_t resident = 0;
-  for (std::uint64_t done = 0; done < pages; done += in_core.size()) {
-    const std::uint64_t count = std::min<std::uint64_t>(in_core.size(), pages - done);
-    if (::mincore(static_cast<char*>(data_) + start + done * page, count * page, in_core.data()) !=
+  // Up to kWindows * kWindowPages pages every one is asked about; a larger range is sampled in
+  // kWindows evenly spaced windows. mincore costs per page: asking about every page of a 4 GiB
+  // file took 0.05 s on the development VM, a fifth of a tensor-parallel rank's whole 1 GiB load,
+  // and Auto only compares the fraction with 0.9 and 0.1.
+  constexpr std::uint64_t kWindows = 256;
+  constexpr std::uint64_t kWindowPages = 16;
+  std::array<unsigned char, kWindows * kWindowPages> in_core{};
+  const auto count_resident = [&](std::uint64_t first, std::uint64_t count, std::uint64_t& out) {
+    if (::mincore(static_cast<char*>(data_) + start + first * page, count * page, in_core.data()) !=
         0) {
-      return 0.0;
+      return false;
     }
-    for (std::uint64_t i = 0; i < count; ++i) resident += in_core[i] & 1U;
+    for (std::uint64_t i = 0; i < count; ++i) out += in_core[i] & 1U;
+    return true;
+  };
+  std::uint64_t resident = 0;
+  std::uint64_t asked = 0;
+  if (pages <= in_core.size()) {
+    if (!count_resident(0, pages, resident)) return 0.0;
+    asked = pages;
+  } else {
+    for (std::uint64_t w = 0; w < kWindows; ++w) {
+      const std::uint64_t first = w * (pages - kWindowPages) / (kWindows - 1);
+      if (!count_resident(first, kWindowPages, resident)) return 0.0;
+      asked += kWindowPages;
+    }
   }
-  return static_cast<double>(resident) / static_cast<double>(pages);
+  return static_cast<double>(resident) / static_cast<double>(asked);
 }
 
 void MappedFile::advise_random() const noexcept {

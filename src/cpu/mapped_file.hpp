@@ -37,6 +37,8 @@ class MappedFile {
   void advise_sequential(std::uint64_t offset, std::uint64_t size) const noexcept;
   void advise_random() const noexcept;
   /// Fraction (0 to 1) of the range's pages in the page cache now (mincore); 0 when unknown.
+  /// Exact up to 16 MiB of pages; a larger range is estimated from 256 evenly spaced 64 KiB
+  /// windows (its first and last pages among them).
   [[nodiscard]] double resident_fraction(std::uint64_t offset, std::uint64_t size) const noexcept;
   /// Drops the file's clean pages from the page cache (cold-cache benchmarks and tests).
   void drop_page_cache() const noexcept;
