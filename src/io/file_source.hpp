@@ -75,7 +75,8 @@ struct SourceCounts {
 
 /// The sources of a load: one per file with `file_bytes[f] > 0` (nullptr for the others), each
 /// chosen as `method` says (Auto: from the mapping when over 90% of the file's data is in the page
-/// cache, O_DIRECT when under 10% is, pread in between; O_DIRECT refused becomes pread). First
+/// cache, as MappedFile::resident_fraction estimates it, O_DIRECT when under 10% is, pread in
+/// between; O_DIRECT refused becomes pread). First
 /// checks each such file has not shrunk since the checkpoint was opened (Io naming the file) and
 /// advises the kernel of the sequential read to come.
 [[nodiscard]] std::vector<std::unique_ptr<FileSource>> make_sources(
