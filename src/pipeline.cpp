@@ -257,13 +257,7 @@ class Pipeline {
     std::byte* arena = arena_buffer.data();
     for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
       const Piece& piece = plan_.pieces[p];
-      const std::uint64_t landing = piece.bytes / in * out;
-      STLOAD_EXPECT(piece.bytes % in == 0 && piece.destination_offset <= arena_buffer.size() &&
-                        landing <= arena_buffer.size() - piece.destination_offset,
-                    ErrorCode::InvalidArgument,
-                    "conversion of " + std::to_string(piece.bytes) + " bytes to " +
-                        std::to_string(piece.destination_offset) + " overruns an arena of " +
-                        std::to_string(arena_buffer.size()) + " or splits an element");
+      expect_piece_lands(piece, chunk.from, chunk.to, arena_buffer.size());
       for (std::uint64_t done = 0; done < piece.bytes; done += step) {
         const std::uint64_t bytes = std::min(step, piece.bytes - done);
         BlockConversion block{chunk.from, chunk.to, output, bytes / in};

@@ -275,6 +275,21 @@ HalfLoop half_loop_for(Dtype from, Dtype to) {
 
 }  // namespace
 
+void expect_piece_lands(const Piece& piece, Dtype from, Dtype to, std::uint64_t arena_bytes) {
+  const std::uint64_t in = bit_size(from) / 8;
+  const std::uint64_t out = bit_size(to) / 8;
+  STLOAD_EXPECT(in > 0 && piece.bytes % in == 0, ErrorCode::InvalidArgument,
+                "conversion of " + std::to_string(piece.bytes) + " bytes splits an element of " +
+                    std::string(to_string(from)));
+  const std::uint64_t landing = piece.bytes / in * out;
+  STLOAD_EXPECT(
+      piece.destination_offset <= arena_bytes && landing <= arena_bytes - piece.destination_offset,
+      ErrorCode::InvalidArgument,
+      "conversion of " + std::to_string(piece.bytes) + " bytes to " +
+          std::to_string(piece.destination_offset) + " overruns an arena of " +
+          std::to_string(arena_bytes));
+}
+
 bool convertible(Dtype from, Dtype to) noexcept {
   return from == to || loop_for(from, to) != nullptr;
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "stload/dtype.hpp"
+#include "stload/plan.hpp"
 
 namespace stload::detail {
 
@@ -25,5 +26,11 @@ enum class ConvertPath : std::uint8_t { Best, Portable };
 /// not overlap; no alignment needed). @throws Error InvalidArgument when !convertible(from, to)
 void convert_elements(Dtype from, Dtype to, const std::byte* in, std::byte* out,
                       std::uint64_t count, ConvertPath path = ConvertPath::Best);
+
+/// The checks every converting copy step makes of a Convert chunk's piece before writing (the CPU
+/// engine's convert_async, the pipeline's direct conversion): the piece holds whole `from`
+/// elements and lands as `to` inside an arena of `arena_bytes`.
+/// @throws Error InvalidArgument saying which
+void expect_piece_lands(const Piece& piece, Dtype from, Dtype to, std::uint64_t arena_bytes);
 
 }  // namespace stload::detail

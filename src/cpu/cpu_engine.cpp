@@ -131,16 +131,8 @@ class CpuSession final : public CopySession {
                   "no conversion from " + std::string(to_string(chunk.from)) + " to " +
                       std::string(to_string(chunk.to)));
     const std::uint64_t in = bit_size(chunk.from) / 8;
-    const std::uint64_t out = bit_size(chunk.to) / 8;
-    for (const Piece& piece : pieces) {
-      const std::uint64_t landing = piece.bytes / in * out;
-      STLOAD_EXPECT(piece.bytes % in == 0 && piece.destination_offset <= arena.size() &&
-                        landing <= arena.size() - piece.destination_offset,
-                    ErrorCode::InvalidArgument,
-                    "conversion of " + std::to_string(piece.bytes) + " bytes to " +
-                        std::to_string(piece.destination_offset) + " overruns an arena of " +
-                        std::to_string(arena.size()) + " or splits an element");
-    }
+    for (const Piece& piece : pieces)
+      detail::expect_piece_lands(piece, chunk.from, chunk.to, arena.size());
     SlotEvent& event = events_[slot];
     {
       const std::lock_guard lock(event.mutex);
