@@ -96,18 +96,15 @@ class Pipeline {
 
  private:
   // Whether a chunk is read straight into its host-addressable arena, without a slot. A copying
-  // chunk is; a converting one too, block by block through the reader's cache-sized buffer (one
-  // pass over memory instead of two: staged, it is written to a slot and read back from it),
-  // unless its file is read by O_DIRECT, whose reads want the chunk's size to be fast. A gathering
-  // chunk never is: its storage run is staged and the engine copies its box out.
+  // chunk is; a converting one too, block by block through the reader's cached blocks
+  // (convert_directly), unless its file is read by O_DIRECT, whose reads want the chunk's size to
+  // be fast. A gathering chunk never is: its storage run is staged and the engine copies its box
+  // out. Every piece of a chunk is from one file, so its first piece's source decides.
   [[nodiscard]] bool direct(const Chunk& chunk) const {
     if (!direct_[chunk.arena]) return false;
     if (chunk.action == ChunkAction::Copy) return true;
-    if (chunk.action != ChunkAction::Convert) return false;
-    for (std::size_t p = chunk.first_piece; p < chunk.first_piece + chunk.piece_count; ++p) {
-      if (sources_[plan_.pieces[p].file]->method() == ReadMethod::Direct) return false;
-    }
-    return true;
+    if (chunk.action != ChunkAction::Convert || chunk.piece_count == 0) return false;
+    return sources_[plan_.pieces[chunk.first_piece].file]->method() != ReadMethod::Direct;
   }
 
   // The devices staged chunks go to: the only ones the copy session may touch.
